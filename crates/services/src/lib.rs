@@ -1,0 +1,66 @@
+//! The facade of use-cases that the web app and the HTTP routes call.
+//!
+//! Every method takes the acting [`Principal`] first, checks what its role allows, and calls
+//! the store. Nothing here knows HTTP, Leptos or sessions: the edge resolves who is acting and
+//! converts results to wire types.
+
+mod error;
+mod principal;
+mod projects;
+mod sign_in;
+
+use ql_store::Store;
+
+pub use error::ServiceError;
+pub use principal::Principal;
+pub use projects::ProjectSummary;
+pub use ql_store::{AuditEntry, Project};
+
+/// The result of every service call.
+pub type Result<T, E = ServiceError> = std::result::Result<T, E>;
+
+/// How people sign in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuthMode {
+    /// No identity provider is configured: one local user and organisation, no password.
+    Local,
+}
+
+/// Every use-case, over one store. Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct Services {
+    store: Store,
+    auth_mode: AuthMode,
+}
+
+impl Services {
+    pub fn new(store: Store, auth_mode: AuthMode) -> Self {
+        Self { store, auth_mode }
+    }
+
+    /// The store, for the edge's plumbing (the web session layer).
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    pub fn auth_mode(&self) -> AuthMode {
+        self.auth_mode
+    }
+
+    /// `Ok` when the database answers: what `/readyz` reports.
+    pub async fn ready(&self) -> Result<()> {
+        self.store.health.ping().await.map_err(ServiceError::from)
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod testing {
+    //! A service over a fresh SQLite database in a temporary directory.
+
+    pub(crate) async fn services() -> (super::Services, tempfile::TempDir) {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let url = format!("sqlite://{}", dir.path().join("services.db").display());
+        let store = ql_store::Store::connect(&url).await.expect("store");
+        (super::Services::new(store, super::AuthMode::Local), dir)
+    }
+}

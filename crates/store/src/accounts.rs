@@ -1,0 +1,26 @@
+//! Organisations, users and memberships.
+
+use async_trait::async_trait;
+
+use crate::{Membership, OrgId, Result, User, UserId};
+
+#[async_trait]
+pub trait AccountStore: Send + Sync {
+    /// The single local user that every fresh database holds (local login mode).
+    async fn local_user(&self) -> Result<User>;
+
+    /// A user by id.
+    async fn user(&self, id: &UserId) -> Result<User>;
+
+    /// Every organisation the user belongs to, oldest membership first.
+    async fn memberships(&self, user: &UserId) -> Result<Vec<Membership>>;
+
+    /// The user's membership of one organisation; `NotFound` when the user is not a member.
+    async fn membership(&self, org: &OrgId, user: &UserId) -> Result<Membership>;
+
+    /// Creates an organisation owned by `owner`. Used by sign-up and by tests.
+    async fn create_organization(&self, slug: &str, name: &str, owner: &UserId) -> Result<OrgId>;
+
+    /// Creates a user account that is not the local one.
+    async fn create_user(&self, email: Option<&str>, display_name: &str) -> Result<UserId>;
+}

@@ -1,0 +1,158 @@
+//! The storage port: what QuantumLayer keeps, behind one trait per aggregate.
+//!
+//! [`Store::connect`] picks the adapter from the URL scheme (`sqlite://` or `postgres://`),
+//! opens a pool and applies pending migrations, then hands out the aggregates as trait objects.
+//! Both adapters are generated from one body of SQL (see `sql.rs`), so they cannot drift apart,
+//! and one contract suite (`contract.rs`) runs against each.
+//!
+//! Architecture invariant: every method that reads or writes tenant data takes the acting
+//! organisation first, and every such query has `organization_id` in its `WHERE` clause.
+
+mod accounts;
+mod audit;
+mod error;
+mod model;
+mod postgres;
+mod projects;
+mod sessions;
+mod sql;
+mod sqlite;
+
+#[cfg(test)]
+mod contract;
+
+use std::sync::Arc;
+
+pub use accounts::AccountStore;
+pub use audit::AuditStore;
+pub use error::StoreError;
+pub use model::{
+    Actor, AuditEntry, Membership, NewAuditEntry, NewProject, OrgId, Organization, Project,
+    ProjectId, ProjectUpdate, SessionRecord, User, UserId,
+};
+pub use projects::ProjectStore;
+pub use sessions::SessionRecordStore;
+
+/// The result of every store call.
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// Which database a [`Store`] talks to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// Liveness of the database behind a store.
+#[async_trait::async_trait]
+pub trait HealthCheck: Send + Sync {
+    /// Runs a trivial query; `Ok` when the database answers.
+    async fn ping(&self) -> Result<()>;
+}
+
+/// Every aggregate of one database, as trait objects so that callers need not be generic.
+#[derive(Clone)]
+pub struct Store {
+    pub backend: Backend,
+    pub accounts: Arc<dyn AccountStore>,
+    pub projects: Arc<dyn ProjectStore>,
+    pub audit: Arc<dyn AuditStore>,
+    pub sessions: Arc<dyn SessionRecordStore>,
+    pub health: Arc<dyn HealthCheck>,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store")
+            .field("backend", &self.backend)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Store {
+    /// Opens the database named by `url`, creating a SQLite file if it does not exist,
+    /// and applies every pending migration.
+    pub async fn connect(url: &str) -> Result<Self> {
+        if url.starts_with("sqlite:") {
+            sqlite::SqliteStore::connect(url)
+                .await
+                .map(Self::from_sqlite)
+        } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+            postgres::PostgresStore::connect(url)
+                .await
+                .map(Self::from_postgres)
+        } else {
+            Err(StoreError::UnsupportedUrl(redact_url(url)))
+        }
+    }
+
+    fn from_sqlite(store: sqlite::SqliteStore) -> Self {
+        let store = Arc::new(store);
+        Self {
+            backend: Backend::Sqlite,
+            accounts: store.clone(),
+            projects: store.clone(),
+            audit: store.clone(),
+            sessions: store.clone(),
+            health: store,
+        }
+    }
+
+    fn from_postgres(store: postgres::PostgresStore) -> Self {
+        let store = Arc::new(store);
+        Self {
+            backend: Backend::Postgres,
+            accounts: store.clone(),
+            projects: store.clone(),
+            audit: store.clone(),
+            sessions: store.clone(),
+            health: store,
+        }
+    }
+}
+
+/// A database URL with any password replaced, fit for logs and error messages.
+pub fn redact_url(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    let Some((userinfo, host)) = rest.split_once('@') else {
+        return url.to_owned();
+    };
+    match userinfo.split_once(':') {
+        Some((user, _password)) => format!("{scheme}://{user}:***@{host}"),
+        None => url.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redacts_passwords_only() {
+        let cases = [
+            (
+                "postgres://app:secret@db:5432/app",
+                "postgres://app:***@db:5432/app",
+            ),
+            ("postgres://app@db/app", "postgres://app@db/app"),
+            ("sqlite://data/ql.db", "sqlite://data/ql.db"),
+            ("nonsense", "nonsense"),
+        ];
+        for (input, expected) in cases {
+            assert_eq!(redact_url(input), expected);
+        }
+    }
+
+    #[tokio::test]
+    async fn rejects_unknown_schemes() {
+        let err = Store::connect("mysql://root@localhost/x")
+            .await
+            .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "unsupported database URL `mysql://root@localhost/x`: use sqlite://… or postgres://…"
+        );
+    }
+}

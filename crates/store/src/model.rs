@@ -1,0 +1,147 @@
+//! The rows the store reads and writes, and the ids that name them.
+
+use ql_common::Role;
+
+macro_rules! id_type {
+    ($(#[$doc:meta])* $name:ident) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, sqlx::Type)]
+        #[sqlx(transparent)]
+        pub struct $name(pub String);
+
+        impl $name {
+            /// A new, time-ordered id (UUIDv7).
+            pub fn generate() -> Self {
+                Self(uuid::Uuid::now_v7().to_string())
+            }
+
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+
+        impl From<&str> for $name {
+            fn from(value: &str) -> Self {
+                Self(value.to_owned())
+            }
+        }
+    };
+}
+
+id_type!(
+    /// Names an organisation, the unit of tenancy.
+    OrgId
+);
+id_type!(
+    /// Names a user account.
+    UserId
+);
+id_type!(
+    /// Names a project inside an organisation.
+    ProjectId
+);
+
+/// Who is acting, and in which organisation: the first argument of every tenant-scoped call.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Actor {
+    pub org: OrgId,
+    pub user: UserId,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct Organization {
+    pub id: OrgId,
+    pub slug: String,
+    pub name: String,
+    pub created_at: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct User {
+    pub id: UserId,
+    pub email: Option<String>,
+    pub display_name: String,
+    pub is_local: bool,
+    pub created_at: i64,
+}
+
+/// A user's place in an organisation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Membership {
+    pub organization: Organization,
+    pub user: UserId,
+    pub role: Role,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct Project {
+    pub id: ProjectId,
+    pub organization_id: OrgId,
+    pub name: String,
+    pub description: String,
+    pub created_by: Option<UserId>,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+/// What it takes to create a project; checked by the caller (see `ql_common::validation`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewProject {
+    pub name: String,
+    pub description: String,
+}
+
+/// A change to a project's name and description.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProjectUpdate {
+    pub name: String,
+    pub description: String,
+}
+
+/// One row of an organisation's audit log.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct AuditEntry {
+    pub id: String,
+    pub organization_id: OrgId,
+    pub actor_user_id: Option<UserId>,
+    /// The actor's display name at read time, when the user still exists.
+    pub actor_name: Option<String>,
+    /// `resource.verb`, such as `project.create`.
+    pub action: String,
+    pub target_kind: String,
+    pub target_id: Option<String>,
+    /// A JSON object with what changed.
+    pub detail: String,
+    pub created_at: i64,
+}
+
+/// What to append to the audit log.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewAuditEntry {
+    pub action: String,
+    pub target_kind: String,
+    pub target_id: Option<String>,
+    pub detail: serde_json::Value,
+}
+
+/// A stored web session: opaque bytes until an expiry time (Unix milliseconds).
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct SessionRecord {
+    pub id: String,
+    pub data: Vec<u8>,
+    pub expires_at: i64,
+}
+
+/// Milliseconds since the Unix epoch, the one time format of the database.
+pub(crate) fn now_millis() -> i64 {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    i64::try_from(now.as_millis()).unwrap_or(i64::MAX)
+}

@@ -1,0 +1,44 @@
+//! The PostgreSQL adapter, for several replicas sharing one database.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
+
+use crate::sql::impl_sql_store;
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations/postgres");
+
+/// Every aggregate on one PostgreSQL database.
+pub(crate) struct PostgresStore {
+    pool: PgPool,
+}
+
+impl PostgresStore {
+    /// Connects to a `postgres://` URL and migrates the database.
+    pub(crate) async fn connect(url: &str) -> crate::Result<Self> {
+        let options =
+            PgConnectOptions::from_str(url).map_err(|source| crate::StoreError::Connect {
+                url: crate::redact_url(url),
+                source,
+            })?;
+        Self::connect_with(options, url).await
+    }
+
+    /// Connects with explicit options (tests use this to pin a private schema).
+    pub(crate) async fn connect_with(options: PgConnectOptions, url: &str) -> crate::Result<Self> {
+        let pool = PgPoolOptions::new()
+            .max_connections(16)
+            .acquire_timeout(Duration::from_secs(10))
+            .connect_with(options)
+            .await
+            .map_err(|source| crate::StoreError::Connect {
+                url: crate::redact_url(url),
+                source,
+            })?;
+        MIGRATOR.run(&pool).await?;
+        Ok(Self { pool })
+    }
+}
+
+impl_sql_store!(PostgresStore, sqlx::Postgres);

@@ -1,0 +1,388 @@
+//! The one body of SQL behind both adapters.
+//!
+//! SQLite and PostgreSQL accept the same statements here: `$n` parameters, `RETURNING`,
+//! `ON CONFLICT … DO UPDATE`, and columns whose types decode the same way in both (text ids,
+//! `i64` milliseconds, booleans). [`impl_sql_store!`] implements every aggregate trait for an
+//! adapter type that has a `pool` field, once per backend, from this single text.
+
+/// Columns of `projects`, in the order `Project` reads them (a macro, so `concat!` can use it).
+macro_rules! project_columns {
+    () => {
+        "id, organization_id, name, description, created_by, created_at, updated_at"
+    };
+}
+
+/// Columns of `users`, in the order `User` reads them.
+macro_rules! user_columns {
+    () => {
+        "id, email, display_name, is_local, created_at"
+    };
+}
+
+pub(crate) const MEMBERSHIPS_OF_USER: &str = "SELECT o.id, o.slug, o.name, o.created_at, m.user_id, m.role \
+     FROM memberships m JOIN organizations o ON o.id = m.organization_id \
+     WHERE m.user_id = $1 ORDER BY m.created_at, o.slug";
+
+pub(crate) const MEMBERSHIP: &str = "SELECT o.id, o.slug, o.name, o.created_at, m.user_id, m.role \
+     FROM memberships m JOIN organizations o ON o.id = m.organization_id \
+     WHERE m.organization_id = $1 AND m.user_id = $2";
+
+pub(crate) const AUDIT_INSERT: &str = "INSERT INTO audit_log \
+     (id, organization_id, actor_user_id, action, target_kind, target_id, detail, created_at) \
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
+
+pub(crate) const AUDIT_LIST: &str = "SELECT a.id, a.organization_id, a.actor_user_id, \
+     u.display_name AS actor_name, a.action, a.target_kind, a.target_id, a.detail, a.created_at \
+     FROM audit_log a LEFT JOIN users u ON u.id = a.actor_user_id \
+     WHERE a.organization_id = $1 ORDER BY a.created_at DESC, a.id DESC LIMIT $2";
+
+/// A membership joined with its organisation, before its role is parsed.
+#[derive(sqlx::FromRow)]
+pub(crate) struct MembershipRow {
+    pub id: crate::OrgId,
+    pub slug: String,
+    pub name: String,
+    pub created_at: i64,
+    pub user_id: crate::UserId,
+    pub role: String,
+}
+
+impl TryFrom<MembershipRow> for crate::Membership {
+    type Error = crate::StoreError;
+
+    fn try_from(row: MembershipRow) -> Result<Self, Self::Error> {
+        let role = row
+            .role
+            .parse()
+            .map_err(|e: ql_common::role::UnknownRole| crate::StoreError::Corrupt(e.to_string()))?;
+        Ok(crate::Membership {
+            organization: crate::Organization {
+                id: row.id,
+                slug: row.slug,
+                name: row.name,
+                created_at: row.created_at,
+            },
+            user: row.user_id,
+            role,
+        })
+    }
+}
+
+/// Implements every aggregate trait for `$store`, an adapter with a `pool: sqlx::Pool<$db>`.
+macro_rules! impl_sql_store {
+    ($store:ty, $db:ty) => {
+        use $crate::sql::{
+AUDIT_INSERT, AUDIT_LIST, MEMBERSHIP, MEMBERSHIPS_OF_USER, MembershipRow,
+        };
+        use $crate::model::now_millis;
+        use $crate::{
+            AccountStore, Actor, AuditEntry, AuditStore, HealthCheck, Membership, NewAuditEntry,
+            NewProject, OrgId, Project, ProjectId, ProjectStore, ProjectUpdate, Result,
+            SessionRecord, SessionRecordStore, StoreError, User, UserId,
+        };
+
+        impl $store {
+            /// Appends an audit row inside the caller's transaction.
+            async fn append_audit(
+                tx: &mut sqlx::Transaction<'_, $db>,
+                actor: &Actor,
+                entry: NewAuditEntry,
+            ) -> Result<()> {
+                sqlx::query(AUDIT_INSERT)
+                    .bind(uuid::Uuid::now_v7().to_string())
+                    .bind(&actor.org)
+                    .bind(&actor.user)
+                    .bind(entry.action)
+                    .bind(entry.target_kind)
+                    .bind(entry.target_id)
+                    .bind(entry.detail.to_string())
+                    .bind(now_millis())
+                    .execute(&mut **tx)
+                    .await
+                    .map_err(|e| StoreError::from_sqlx(e, "audit entry"))?;
+                Ok(())
+            }
+
+            async fn begin(&self) -> Result<sqlx::Transaction<'static, $db>> {
+                self.pool.begin().await.map_err(StoreError::Database)
+            }
+        }
+
+        fn commit_error(error: sqlx::Error) -> StoreError {
+            StoreError::Database(error)
+        }
+
+        fn project_audit(action: &str, project: &Project) -> NewAuditEntry {
+            NewAuditEntry {
+                action: format!("project.{action}"),
+                target_kind: "project".to_owned(),
+                target_id: Some(project.id.0.clone()),
+                detail: serde_json::json!({
+                    "name": project.name,
+                    "description": project.description,
+                }),
+            }
+        }
+
+        #[async_trait::async_trait]
+        impl HealthCheck for $store {
+            async fn ping(&self) -> Result<()> {
+                sqlx::query("SELECT 1")
+                    .execute(&self.pool)
+                    .await
+                    .map(|_| ())
+                    .map_err(StoreError::Database)
+            }
+        }
+
+        #[async_trait::async_trait]
+        impl AccountStore for $store {
+            async fn local_user(&self) -> Result<User> {
+                const SQL: &str = concat!("SELECT ", $crate::sql::user_columns!(), " FROM users WHERE is_local = $1 ORDER BY created_at LIMIT 1");
+                sqlx::query_as::<_, User>(SQL)
+                    .bind(true)
+                    .fetch_one(&self.pool)
+                    .await
+                    .map_err(|e| StoreError::from_sqlx(e, "local user"))
+            }
+
+            async fn user(&self, id: &UserId) -> Result<User> {
+                const SQL: &str = concat!("SELECT ", $crate::sql::user_columns!(), " FROM users WHERE id = $1");
+                sqlx::query_as::<_, User>(SQL)
+                    .bind(id)
+                    .fetch_one(&self.pool)
+                    .await
+                    .map_err(|e| StoreError::from_sqlx(e, "user"))
+            }
+
+            async fn memberships(&self, user: &UserId) -> Result<Vec<Membership>> {
+                let rows = sqlx::query_as::<_, MembershipRow>(MEMBERSHIPS_OF_USER)
+                    .bind(user)
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(StoreError::Database)?;
+                rows.into_iter().map(Membership::try_from).collect()
+            }
+
+            async fn membership(&self, org: &OrgId, user: &UserId) -> Result<Membership> {
+                sqlx::query_as::<_, MembershipRow>(MEMBERSHIP)
+                    .bind(org)
+                    .bind(user)
+                    .fetch_one(&self.pool)
+                    .await
+                    .map_err(|e| StoreError::from_sqlx(e, "membership"))?
+                    .try_into()
+            }
+
+            async fn create_organization(
+                &self,
+                slug: &str,
+                name: &str,
+                owner: &UserId,
+            ) -> Result<OrgId> {
+                let id = OrgId::generate();
+                let now = now_millis();
+                let mut tx = self.begin().await?;
+                sqlx::query(
+                    "INSERT INTO organizations (id, slug, name, created_at) VALUES ($1, $2, $3, $4)",
+                )
+                .bind(&id)
+                .bind(slug)
+                .bind(name)
+                .bind(now)
+                .execute(&mut *tx)
+                .await
+                .map_err(|e| StoreError::from_sqlx(e, "organization"))?;
+                sqlx::query(
+                    "INSERT INTO memberships (organization_id, user_id, role, created_at) \
+                     VALUES ($1, $2, $3, $4)",
+                )
+                .bind(&id)
+                .bind(owner)
+                .bind(ql_common::Role::Owner.as_str())
+                .bind(now)
+                .execute(&mut *tx)
+                .await
+                .map_err(|e| StoreError::from_sqlx(e, "membership"))?;
+                tx.commit().await.map_err(commit_error)?;
+                Ok(id)
+            }
+
+            async fn create_user(&self, email: Option<&str>, display_name: &str) -> Result<UserId> {
+                let id = UserId::generate();
+                sqlx::query(
+                    "INSERT INTO users (id, email, display_name, is_local, created_at) \
+                     VALUES ($1, $2, $3, $4, $5)",
+                )
+                .bind(&id)
+                .bind(email)
+                .bind(display_name)
+                .bind(false)
+                .bind(now_millis())
+                .execute(&self.pool)
+                .await
+                .map_err(|e| StoreError::from_sqlx(e, "user"))?;
+                Ok(id)
+            }
+        }
+
+        #[async_trait::async_trait]
+        impl ProjectStore for $store {
+            async fn list(&self, org: &OrgId) -> Result<Vec<Project>> {
+                const SQL: &str = concat!("SELECT ", $crate::sql::project_columns!(), " FROM projects WHERE organization_id = $1 \
+                     ORDER BY created_at DESC, id DESC");
+                sqlx::query_as::<_, Project>(SQL)
+                    .bind(org)
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(StoreError::Database)
+            }
+
+            async fn get(&self, org: &OrgId, id: &ProjectId) -> Result<Project> {
+                const SQL: &str = concat!("SELECT ", $crate::sql::project_columns!(), " FROM projects WHERE organization_id = $1 AND id = $2");
+                sqlx::query_as::<_, Project>(SQL)
+                    .bind(org)
+                    .bind(id)
+                    .fetch_one(&self.pool)
+                    .await
+                    .map_err(|e| StoreError::from_sqlx(e, "project"))
+            }
+
+            async fn create(&self, actor: &Actor, new: NewProject) -> Result<Project> {
+                let now = now_millis();
+                const SQL: &str = concat!("INSERT INTO projects (", $crate::sql::project_columns!(), ") VALUES ($1, $2, $3, $4, $5, $6, $7) \
+                     RETURNING ", $crate::sql::project_columns!());
+                let mut tx = self.begin().await?;
+                let project = sqlx::query_as::<_, Project>(SQL)
+                    .bind(ProjectId::generate())
+                    .bind(&actor.org)
+                    .bind(&new.name)
+                    .bind(&new.description)
+                    .bind(&actor.user)
+                    .bind(now)
+                    .bind(now)
+                    .fetch_one(&mut *tx)
+                    .await
+                    .map_err(|e| StoreError::from_sqlx(e, "project"))?;
+                Self::append_audit(&mut tx, actor, project_audit("create", &project)).await?;
+                tx.commit().await.map_err(commit_error)?;
+                Ok(project)
+            }
+
+            async fn update(
+                &self,
+                actor: &Actor,
+                id: &ProjectId,
+                update: ProjectUpdate,
+            ) -> Result<Project> {
+                const SQL: &str = concat!("UPDATE projects SET name = $3, description = $4, updated_at = $5 \
+                     WHERE organization_id = $1 AND id = $2 RETURNING ", $crate::sql::project_columns!());
+                let mut tx = self.begin().await?;
+                let project = sqlx::query_as::<_, Project>(SQL)
+                    .bind(&actor.org)
+                    .bind(id)
+                    .bind(&update.name)
+                    .bind(&update.description)
+                    .bind(now_millis())
+                    .fetch_one(&mut *tx)
+                    .await
+                    .map_err(|e| StoreError::from_sqlx(e, "project"))?;
+                Self::append_audit(&mut tx, actor, project_audit("update", &project)).await?;
+                tx.commit().await.map_err(commit_error)?;
+                Ok(project)
+            }
+
+            async fn delete(&self, actor: &Actor, id: &ProjectId) -> Result<()> {
+                const SQL: &str = concat!("DELETE FROM projects WHERE organization_id = $1 AND id = $2 \
+                     RETURNING ", $crate::sql::project_columns!());
+                let mut tx = self.begin().await?;
+                let project = sqlx::query_as::<_, Project>(SQL)
+                    .bind(&actor.org)
+                    .bind(id)
+                    .fetch_one(&mut *tx)
+                    .await
+                    .map_err(|e| StoreError::from_sqlx(e, "project"))?;
+                Self::append_audit(&mut tx, actor, project_audit("delete", &project)).await?;
+                tx.commit().await.map_err(commit_error)?;
+                Ok(())
+            }
+        }
+
+        #[async_trait::async_trait]
+        impl AuditStore for $store {
+            async fn record(&self, actor: &Actor, entry: NewAuditEntry) -> Result<()> {
+                let mut tx = self.begin().await?;
+                Self::append_audit(&mut tx, actor, entry).await?;
+                tx.commit().await.map_err(commit_error)
+            }
+
+            async fn list(&self, org: &OrgId, limit: u32) -> Result<Vec<AuditEntry>> {
+                sqlx::query_as::<_, AuditEntry>(AUDIT_LIST)
+                    .bind(org)
+                    .bind(i64::from(limit))
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(StoreError::Database)
+            }
+        }
+
+        #[async_trait::async_trait]
+        impl SessionRecordStore for $store {
+            async fn create(&self, record: &SessionRecord) -> Result<()> {
+                sqlx::query("INSERT INTO sessions (id, data, expires_at) VALUES ($1, $2, $3)")
+                    .bind(&record.id)
+                    .bind(&record.data)
+                    .bind(record.expires_at)
+                    .execute(&self.pool)
+                    .await
+                    .map_err(|e| StoreError::from_sqlx(e, "session"))?;
+                Ok(())
+            }
+
+            async fn save(&self, record: &SessionRecord) -> Result<()> {
+                sqlx::query(
+                    "INSERT INTO sessions (id, data, expires_at) VALUES ($1, $2, $3) \
+                     ON CONFLICT (id) DO UPDATE SET data = excluded.data, expires_at = excluded.expires_at",
+                )
+                .bind(&record.id)
+                .bind(&record.data)
+                .bind(record.expires_at)
+                .execute(&self.pool)
+                .await
+                .map_err(|e| StoreError::from_sqlx(e, "session"))?;
+                Ok(())
+            }
+
+            async fn load(&self, id: &str) -> Result<Option<SessionRecord>> {
+                sqlx::query_as::<_, SessionRecord>(
+                    "SELECT id, data, expires_at FROM sessions WHERE id = $1 AND expires_at > $2",
+                )
+                .bind(id)
+                .bind(now_millis())
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(StoreError::Database)
+            }
+
+            async fn delete(&self, id: &str) -> Result<()> {
+                sqlx::query("DELETE FROM sessions WHERE id = $1")
+                    .bind(id)
+                    .execute(&self.pool)
+                    .await
+                    .map_err(StoreError::Database)?;
+                Ok(())
+            }
+
+            async fn delete_expired(&self) -> Result<u64> {
+                sqlx::query("DELETE FROM sessions WHERE expires_at <= $1")
+                    .bind(now_millis())
+                    .execute(&self.pool)
+                    .await
+                    .map(|done| done.rows_affected())
+                    .map_err(StoreError::Database)
+            }
+        }
+    };
+}
+
+pub(crate) use {impl_sql_store, project_columns, user_columns};

@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# Installs everything QuantumLayer needs to build, run and test on a Debian machine.
+# Idempotent: each step checks what is already there (and at which version) and skips it.
+#
+#   scripts/setup.sh          toolchain for building and running the app
+#   scripts/setup.sh --test   the same, plus what the test tiers need (Chromium, Playwright)
+set -euo pipefail
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+cache=${QL_CACHE_DIR:-$HOME/.cache/quantumlayer}
+want_test=0
+[ "${1:-}" = "--test" ] && want_test=1
+
+cargo_leptos_version=0.3.11
+binaryen_version=132.0.0
+# The wasm-bindgen CLI must equal the wasm-bindgen crate in Cargo.lock exactly.
+wasm_bindgen_version=$(awk '/^name = "wasm-bindgen"$/ { getline; gsub(/[version="]/, ""); gsub(/ /, ""); print; exit }' "$root/Cargo.lock" 2>/dev/null || true)
+wasm_bindgen_version=${wasm_bindgen_version:-0.2.130}
+
+step() { printf '\n==> %s\n' "$*"; }
+export PATH="$HOME/.cargo/bin:$PATH"
+
+apt_packages=()
+need_deb() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed' || apt_packages+=("$1"); }
+need_deb pkg-config
+need_deb curl
+if [ "$want_test" = 1 ]; then
+  need_deb chromium
+  need_deb bubblewrap
+  need_deb postgresql-client
+  need_deb redis-tools
+fi
+if [ "${#apt_packages[@]}" -gt 0 ]; then
+  step "Debian packages: ${apt_packages[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${apt_packages[@]}"
+fi
+
+if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
+  step "Rust target wasm32-unknown-unknown"
+  rustup target add wasm32-unknown-unknown
+fi
+
+if [ "$(wasm-bindgen --version 2>/dev/null | awk '{print $2}')" != "$wasm_bindgen_version" ]; then
+  step "wasm-bindgen-cli $wasm_bindgen_version"
+  # Its own lock file pins a yanked crate, so it installs without --locked.
+  cargo install wasm-bindgen-cli --version "$wasm_bindgen_version" --force
+fi
+
+if [ "$(cargo leptos --version 2>/dev/null | awk '{print $2}')" != "$cargo_leptos_version" ]; then
+  step "cargo-leptos $cargo_leptos_version"
+  # Its lock file pins cargo-util-schemas 0.14.2, which needs a newer rustc than 1.95:
+  # build it from its source with that one crate held at 0.14.1.
+  cargo info "cargo-leptos@$cargo_leptos_version" >/dev/null
+  src=$(ls -d "$HOME"/.cargo/registry/src/*/"cargo-leptos-$cargo_leptos_version" | head -n 1)
+  work="$cache/cargo-leptos-src"
+  rm -rf "$work"; mkdir -p "$cache"; cp -r "$src" "$work"
+  (cd "$work" && cargo update -p cargo-util-schemas --precise 0.14.1 && cargo install --path . --locked --force)
+  rm -rf "$work"
+fi
+
+tools="$cache/tools"
+if [ "$("$tools/node_modules/.bin/wasm-opt" --version 2>/dev/null | awk '{print $3}')" != "${binaryen_version%%.*}" ]; then
+  step "npm binaryen $binaryen_version (Debian's wasm-opt breaks hydration in release builds)"
+  mkdir -p "$tools"
+  npm install --prefix "$tools" --no-audit --no-fund --silent "binaryen@$binaryen_version"
+fi
+
+if [ "$want_test" = 1 ]; then
+  if ! cargo nextest --version >/dev/null 2>&1; then
+    step "cargo-nextest"
+    cargo install cargo-nextest --locked
+  fi
+  if [ ! -d "$root/end2end/node_modules/@playwright/test" ] || [ "$root/end2end/package-lock.json" -nt "$root/end2end/node_modules/.package-lock.json" ]; then
+    step "Playwright (no browser download: Debian's Chromium is used)"
+    (cd "$root/end2end" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --silent)
+  fi
+fi
+
+echo "setup: done"

@@ -1,0 +1,5 @@
+//! Server functions: each authorizes, calls one service method and returns wire types.
+
+pub mod audit;
+pub mod projects;
+pub mod session;

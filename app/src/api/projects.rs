@@ -1,0 +1,36 @@
+//! Listing and creating the organisation's projects.
+
+use leptos::prelude::*;
+
+use crate::AppError;
+use crate::wire::ProjectView;
+
+#[cfg(feature = "ssr")]
+fn view_of(project: ql_services::Project) -> ProjectView {
+    ProjectView {
+        id: project.id.0,
+        name: project.name,
+        description: project.description,
+        created: crate::ssr::format_time(project.created_at),
+    }
+}
+
+/// The organisation's projects, newest first.
+#[server]
+pub async fn list_projects() -> Result<Vec<ProjectView>, AppError> {
+    use crate::ssr::{current_principal, services};
+    let principal = current_principal().await?;
+    let projects = services()?.list_projects(&principal).await?;
+    Ok(projects.into_iter().map(view_of).collect())
+}
+
+/// Creates a project; a bad name comes back as an error for the `name` field.
+#[server]
+pub async fn create_project(name: String, description: String) -> Result<ProjectView, AppError> {
+    use crate::ssr::{current_principal, services};
+    let principal = current_principal().await?;
+    let project = services()?
+        .create_project(&principal, &name, &description)
+        .await?;
+    Ok(view_of(project))
+}

@@ -1,0 +1,10 @@
+//! One module per page, named by what it shows.
+
+pub mod audit;
+pub mod dashboard;
+pub mod login;
+pub mod not_found;
+pub mod projects;
+pub mod providers;
+pub mod settings;
+pub mod usage;

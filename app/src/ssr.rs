@@ -1,0 +1,57 @@
+//! Server-side plumbing of the server functions: the services from context, the session,
+//! and who is acting.
+
+use leptos::prelude::*;
+use ql_services::{Principal, Services};
+use ql_store::{OrgId, UserId};
+use tower_sessions::Session;
+
+use crate::AppError;
+
+/// Session keys of the signed-in user and the organisation they act in.
+pub const SESSION_USER: &str = "user_id";
+pub const SESSION_ORG: &str = "org_id";
+
+/// The services that the server put into the Leptos context.
+pub fn services() -> Result<Services, AppError> {
+    use_context::<Services>().ok_or_else(|| AppError::new("internal", "services are not wired"))
+}
+
+/// The request's web session.
+pub async fn session() -> Result<Session, AppError> {
+    leptos_axum::extract::<Session>()
+        .await
+        .map_err(|e| AppError::new("internal", format!("no session layer: {e}")))
+}
+
+/// The user and organisation ids stored in the session, if someone signed in.
+pub async fn session_ids(session: &Session) -> Result<Option<(UserId, OrgId)>, AppError> {
+    let read = |key| async move {
+        session
+            .get::<String>(key)
+            .await
+            .map_err(|e| AppError::new("internal", format!("session store: {e}")))
+    };
+    let user = read(SESSION_USER).await?;
+    let org = read(SESSION_ORG).await?;
+    Ok(user.zip(org).map(|(user, org)| (UserId(user), OrgId(org))))
+}
+
+/// Who is acting, checked against the database; `unauthenticated` when nobody signed in.
+pub async fn current_principal() -> Result<Principal, AppError> {
+    let services = services()?;
+    let session = session().await?;
+    let (user, org) = session_ids(&session)
+        .await?
+        .ok_or_else(|| AppError::new("unauthenticated", "Sign in first."))?;
+    Ok(services.principal(&user, &org).await?)
+}
+
+/// Unix milliseconds as `2026-11-26 05:20 UTC`.
+pub fn format_time(millis: i64) -> String {
+    let format = time::macros::format_description!("[year]-[month]-[day] [hour]:[minute] UTC");
+    time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(millis) * 1_000_000)
+        .ok()
+        .and_then(|t| t.format(&format).ok())
+        .unwrap_or_else(|| millis.to_string())
+}

@@ -1,0 +1,406 @@
+//! Configuration: defaults, then `quantumlayer.toml` (or `--config FILE`), then environment
+//! variables (`LEPTOS_SITE_ADDR`/`LEPTOS_SITE_ROOT` as set by cargo-leptos, then `QL_*`).
+//!
+//! Unknown keys are errors that name the key: a typo must not silently fall back to a default.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+/// The config file read when `--config` is not given, if it exists.
+pub const DEFAULT_CONFIG_FILE: &str = "quantumlayer.toml";
+
+/// Every setting of the server.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// The address the server listens on. Env: `QL_LISTEN`.
+    pub listen: SocketAddr,
+    /// Holds the SQLite database, keys and stored artifacts. Env: `QL_DATA_DIR`.
+    pub data_dir: PathBuf,
+    /// `sqlite://…` or `postgres://…`; default: `quantumlayer.db` in the data directory.
+    /// Env: `QL_DATABASE_URL`.
+    pub database_url: Option<String>,
+    /// The compiled site (wasm, JS, CSS, public assets). Env: `QL_SITE_ROOT`.
+    pub site_root: PathBuf,
+    pub log: LogConfig,
+    pub http: HttpConfig,
+    pub session: SessionConfig,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LogConfig {
+    /// `human` or `json`. Env: `QL_LOG_FORMAT`.
+    pub format: LogFormat,
+    /// A `tracing` filter such as `info` or `server=debug,sqlx=warn`. Env: `QL_LOG`.
+    pub filter: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Human,
+    Json,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct HttpConfig {
+    /// The largest request body accepted, in bytes. Env: `QL_MAX_BODY_BYTES`.
+    pub max_body_bytes: usize,
+    /// How long one request may take, in seconds. Env: `QL_REQUEST_TIMEOUT_SECS`.
+    pub request_timeout_secs: u64,
+    /// The origin people reach the server at, when it differs from the `Host` header
+    /// (behind a proxy), such as `https://ql.example.com`. Env: `QL_PUBLIC_URL`.
+    pub public_url: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SessionConfig {
+    /// A session ends after this many hours without a request. Env: `QL_SESSION_TTL_HOURS`.
+    pub ttl_hours: u32,
+    /// Send the session cookie over HTTPS only. Env: `QL_SECURE_COOKIES`.
+    pub secure_cookies: bool,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 3000)),
+            data_dir: PathBuf::from("data"),
+            database_url: None,
+            site_root: PathBuf::from("target/site"),
+            log: LogConfig::default(),
+            http: HttpConfig::default(),
+            session: SessionConfig::default(),
+        }
+    }
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        Self {
+            format: LogFormat::Human,
+            filter: "info".to_owned(),
+        }
+    }
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        Self {
+            max_body_bytes: 2 * 1024 * 1024,
+            request_timeout_secs: 60,
+            public_url: None,
+        }
+    }
+}
+
+impl Default for SessionConfig {
+    fn default() -> Self {
+        Self {
+            ttl_hours: 24 * 7,
+            secure_cookies: false,
+        }
+    }
+}
+
+/// Why the configuration could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("invalid config file {path}: {message}")]
+    Parse { path: PathBuf, message: String },
+    #[error("invalid environment variable {name}: {message}")]
+    Env { name: String, message: String },
+    #[error(
+        "unknown environment variable {0} (see `quantumlayer config example` for the known ones)"
+    )]
+    UnknownEnv(String),
+}
+
+/// `QL_*` variables that belong to scripts and tests, not to the server.
+const FOREIGN_ENV_PREFIXES: &[&str] = &["QL_TEST_", "QL_E2E_", "QL_CACHE_DIR", "QL_BENCH_"];
+
+type Setter = fn(&mut Config, &str) -> Result<(), String>;
+
+/// Each environment variable the server reads, and where it goes.
+const ENV_VARS: &[(&str, Setter)] = &[
+    ("QL_LISTEN", |c, v| parse_into(&mut c.listen, v)),
+    ("QL_DATA_DIR", |c, v| set(&mut c.data_dir, PathBuf::from(v))),
+    ("QL_DATABASE_URL", |c, v| {
+        set(&mut c.database_url, Some(v.to_owned()))
+    }),
+    ("QL_SITE_ROOT", |c, v| {
+        set(&mut c.site_root, PathBuf::from(v))
+    }),
+    ("QL_LOG_FORMAT", |c, v| {
+        c.log.format = match v {
+            "human" => LogFormat::Human,
+            "json" => LogFormat::Json,
+            _ => return Err("expected `human` or `json`".to_owned()),
+        };
+        Ok(())
+    }),
+    ("QL_LOG", |c, v| set(&mut c.log.filter, v.to_owned())),
+    ("QL_MAX_BODY_BYTES", |c, v| {
+        parse_into(&mut c.http.max_body_bytes, v)
+    }),
+    ("QL_REQUEST_TIMEOUT_SECS", |c, v| {
+        parse_into(&mut c.http.request_timeout_secs, v)
+    }),
+    ("QL_PUBLIC_URL", |c, v| {
+        set(
+            &mut c.http.public_url,
+            Some(v.trim_end_matches('/').to_owned()),
+        )
+    }),
+    ("QL_SESSION_TTL_HOURS", |c, v| {
+        parse_into(&mut c.session.ttl_hours, v)
+    }),
+    ("QL_SECURE_COOKIES", |c, v| {
+        parse_into(&mut c.session.secure_cookies, v)
+    }),
+];
+
+/// What cargo-leptos sets when it runs the server; below `QL_*` in priority.
+const LEPTOS_ENV_VARS: &[(&str, Setter)] = &[
+    ("LEPTOS_SITE_ADDR", |c, v| parse_into(&mut c.listen, v)),
+    ("LEPTOS_SITE_ROOT", |c, v| {
+        set(&mut c.site_root, PathBuf::from(v))
+    }),
+];
+
+fn set<T>(slot: &mut T, value: T) -> Result<(), String> {
+    *slot = value;
+    Ok(())
+}
+
+fn parse_into<T: std::str::FromStr>(slot: &mut T, value: &str) -> Result<(), String>
+where
+    T::Err: std::fmt::Display,
+{
+    *slot = value.trim().parse().map_err(|e: T::Err| e.to_string())?;
+    Ok(())
+}
+
+impl Config {
+    /// Loads the layers from the real file system and process environment.
+    pub fn load(explicit_file: Option<&Path>) -> Result<Self, ConfigError> {
+        Self::load_from(explicit_file, std::env::vars())
+    }
+
+    /// Loads the layers with the given environment (tests pass their own).
+    pub fn load_from(
+        explicit_file: Option<&Path>,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Self, ConfigError> {
+        let mut config = match explicit_file {
+            Some(path) => Self::from_file(path)?,
+            None if Path::new(DEFAULT_CONFIG_FILE).exists() => {
+                Self::from_file(Path::new(DEFAULT_CONFIG_FILE))?
+            }
+            None => Self::default(),
+        };
+        let env: Vec<(String, String)> = env.into_iter().collect();
+        for table in [LEPTOS_ENV_VARS, ENV_VARS] {
+            for (name, setter) in table {
+                if let Some((_, value)) = env.iter().find(|(key, _)| key == name) {
+                    setter(&mut config, value).map_err(|message| ConfigError::Env {
+                        name: (*name).to_owned(),
+                        message,
+                    })?;
+                }
+            }
+        }
+        let unknown = env.iter().map(|(key, _)| key).find(|key| {
+            key.starts_with("QL_")
+                && !ENV_VARS.iter().any(|(name, _)| name == key)
+                && !FOREIGN_ENV_PREFIXES
+                    .iter()
+                    .any(|prefix| key.starts_with(prefix))
+        });
+        if let Some(name) = unknown {
+            return Err(ConfigError::UnknownEnv(name.clone()));
+        }
+        Ok(config)
+    }
+
+    /// Parses one TOML file; the error names the file, the line and the key.
+    pub fn from_file(path: &Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
+        Self::from_toml(&text).map_err(|message| ConfigError::Parse {
+            path: path.to_owned(),
+            message,
+        })
+    }
+
+    fn from_toml(text: &str) -> Result<Self, String> {
+        toml::from_str(text).map_err(|e| e.to_string().trim_end().to_owned())
+    }
+
+    /// The database to open: the configured URL, or the SQLite file in the data directory.
+    pub fn database_url(&self) -> String {
+        match &self.database_url {
+            Some(url) => url.clone(),
+            None => format!(
+                "sqlite://{}",
+                self.data_dir.join("quantumlayer.db").display()
+            ),
+        }
+    }
+}
+
+/// What `quantumlayer config example` prints: every key, commented, at its default.
+pub const EXAMPLE_CONFIG: &str = r#"# quantumlayer.toml: every key is optional; these are the defaults.
+# Each can also be set by an environment variable (named beside it), which wins over this file.
+
+# The address the server listens on.                           QL_LISTEN
+listen = "127.0.0.1:3000"
+# Holds the SQLite database, keys and stored artifacts.          QL_DATA_DIR
+data_dir = "data"
+# sqlite://… or postgres://…; default: quantumlayer.db in data_dir.  QL_DATABASE_URL
+# database_url = "postgres://user@127.0.0.1:5432/quantumlayer"
+# The compiled site (wasm, JS, CSS, public assets).             QL_SITE_ROOT
+site_root = "target/site"
+
+[log]
+# human or json.                                                QL_LOG_FORMAT
+format = "human"
+# A tracing filter, such as "info" or "server=debug,sqlx=warn". QL_LOG
+filter = "info"
+
+[http]
+# The largest request body accepted, in bytes.                  QL_MAX_BODY_BYTES
+max_body_bytes = 2097152
+# How long one request may take, in seconds.                    QL_REQUEST_TIMEOUT_SECS
+request_timeout_secs = 60
+# The origin people reach the server at, behind a proxy.        QL_PUBLIC_URL
+# public_url = "https://ql.example.com"
+
+[session]
+# A session ends after this many hours without a request.      QL_SESSION_TTL_HOURS
+ttl_hours = 168
+# Send the session cookie over HTTPS only.                      QL_SECURE_COOKIES
+secure_cookies = false
+"#;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
+    }
+
+    #[test]
+    fn example_is_the_defaults() {
+        assert_eq!(Config::from_toml(EXAMPLE_CONFIG), Ok(Config::default()));
+    }
+
+    #[test]
+    fn layers_file_then_leptos_then_ql_env() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let file = dir.path().join("ql.toml");
+        std::fs::write(&file, "data_dir = \"/srv/ql\"\n[log]\nformat = \"json\"\n").expect("write");
+        let config = Config::load_from(
+            Some(&file),
+            env(&[
+                ("LEPTOS_SITE_ADDR", "127.0.0.1:4000"),
+                ("QL_LOG_FORMAT", "human"),
+                ("QL_DATABASE_URL", "postgres://u@h/db"),
+                ("QL_TEST_POSTGRES_URL", "ignored: belongs to tests"),
+                ("PATH", "/usr/bin"),
+            ]),
+        )
+        .expect("config");
+        assert_eq!(config.data_dir, PathBuf::from("/srv/ql"));
+        assert_eq!(config.listen, SocketAddr::from(([127, 0, 0, 1], 4000)));
+        assert_eq!(config.log.format, LogFormat::Human);
+        assert_eq!(config.database_url(), "postgres://u@h/db");
+    }
+
+    #[test]
+    fn default_database_is_sqlite_in_data_dir() {
+        let config = Config {
+            data_dir: PathBuf::from("/var/ql"),
+            ..Config::default()
+        };
+        assert_eq!(config.database_url(), "sqlite:///var/ql/quantumlayer.db");
+    }
+
+    #[test]
+    fn unknown_keys_name_the_file_line_and_key() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let file = dir.path().join("bad.toml");
+        std::fs::write(
+            &file,
+            "listen = \"127.0.0.1:3000\"\n\n[log]\nformt = \"json\"\n",
+        )
+        .expect("write");
+        let message = Config::load_from(Some(&file), env(&[]))
+            .unwrap_err()
+            .to_string();
+        assert!(message.contains(&file.display().to_string()), "{message}");
+        assert!(message.contains("line 4"), "{message}");
+        assert!(message.contains("unknown field `formt`"), "{message}");
+    }
+
+    #[test]
+    fn malformed_values_are_errors() {
+        let cases = [
+            ("listen = 3000\n", "line 1"),
+            ("listen = \"not an address\"\n", "invalid socket address"),
+            ("[log\n", "line 1"),
+        ];
+        for (text, expected) in cases {
+            let message = Config::from_toml(text).unwrap_err();
+            assert!(message.contains(expected), "{text:?} gave {message}");
+        }
+    }
+
+    #[test]
+    fn environment_mistakes_are_named() {
+        let cases = [
+            (
+                ("QL_LISTEN", "nowhere"),
+                "invalid environment variable QL_LISTEN",
+            ),
+            (("QL_LOG_FORMAT", "xml"), "expected `human` or `json`"),
+            (
+                ("QL_DATABSE_URL", "sqlite://x"),
+                "unknown environment variable QL_DATABSE_URL",
+            ),
+        ];
+        for ((name, value), expected) in cases {
+            let message = Config::load_from(None, env(&[(name, value)]))
+                .unwrap_err()
+                .to_string();
+            assert!(message.contains(expected), "{name}={value} gave {message}");
+        }
+    }
+
+    #[test]
+    fn a_missing_explicit_file_is_an_error() {
+        let message = Config::load_from(Some(Path::new("/no/such/ql.toml")), env(&[]))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            message.starts_with("cannot read config file /no/such/ql.toml"),
+            "{message}"
+        );
+    }
+}

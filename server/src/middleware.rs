@@ -1,0 +1,4 @@
+//! Request filters that wrap every route.
+
+pub mod csrf;
+pub mod sign_in_guard;

@@ -1,0 +1,171 @@
+//! Builds the one `Services` value and the axum router around the Leptos app, and serves it.
+
+use std::time::Duration;
+
+use anyhow::Context as _;
+use app::{App, shell};
+use axum::Router;
+use axum::http::{HeaderValue, header};
+use axum::routing::get;
+use leptos::prelude::*;
+use leptos_axum::{LeptosRoutes, generate_route_list};
+use ql_services::{AuthMode, Services};
+use ql_store::Store;
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
+use tower_sessions::cookie::SameSite;
+use tower_sessions::{Expiry, SessionManagerLayer};
+
+use crate::config::Config;
+use crate::middleware::{csrf, sign_in_guard};
+use crate::routes::health;
+use crate::session_store::DbSessionStore;
+
+/// The name of the session cookie.
+pub const SESSION_COOKIE: &str = "ql_session";
+
+/// Opens the database (migrating it) and builds the services over it.
+pub async fn open_services(config: &Config) -> anyhow::Result<Services> {
+    if config.database_url.is_none() {
+        std::fs::create_dir_all(&config.data_dir).with_context(|| {
+            format!(
+                "cannot create the data directory {}",
+                config.data_dir.display()
+            )
+        })?;
+    }
+    let store = Store::connect(&config.database_url()).await?;
+    Ok(Services::new(store, AuthMode::Local))
+}
+
+/// The whole HTTP surface: health checks, server functions, pages and static files.
+pub fn http_router(services: Services, config: &Config) -> Router {
+    let leptos_options = LeptosOptions::builder()
+        .output_name("quantumlayer")
+        .site_root(config.site_root.display().to_string())
+        .site_pkg_dir("pkg")
+        .site_addr(config.listen)
+        .build();
+    let routes = generate_route_list(App);
+
+    let sessions = DbSessionStore::new(services.store().sessions.clone());
+    let session_layer = SessionManagerLayer::new(sessions)
+        .with_name(SESSION_COOKIE)
+        .with_http_only(true)
+        .with_same_site(SameSite::Lax)
+        .with_secure(config.session.secure_cookies)
+        .with_expiry(Expiry::OnInactivity(time::Duration::hours(i64::from(
+            config.session.ttl_hours,
+        ))));
+    let csrf_policy = csrf::CsrfPolicy {
+        public_origin: config.http.public_url.clone(),
+    };
+
+    let health_routes = Router::new()
+        .route("/healthz", get(health::alive))
+        .route("/readyz", get(health::ready))
+        .with_state(services.clone());
+
+    let app_routes = Router::new()
+        .leptos_routes_with_context(
+            &leptos_options,
+            routes,
+            {
+                let services = services.clone();
+                move || provide_context(services.clone())
+            },
+            {
+                let options = leptos_options.clone();
+                move || shell(options.clone())
+            },
+        )
+        .fallback(leptos_axum::file_and_error_handler(shell))
+        .with_state(leptos_options);
+
+    let router = Router::new()
+        .merge(health_routes)
+        .merge(app_routes)
+        .layer(axum::middleware::from_fn(
+            sign_in_guard::redirect_signed_out,
+        ))
+        .layer(session_layer)
+        .layer(axum::middleware::from_fn_with_state(
+            csrf_policy,
+            csrf::verify_origin,
+        ))
+        .layer(RequestBodyLimitLayer::new(config.http.max_body_bytes))
+        .layer(TimeoutLayer::with_status_code(
+            axum::http::StatusCode::REQUEST_TIMEOUT,
+            Duration::from_secs(config.http.request_timeout_secs),
+        ))
+        .layer(TraceLayer::new_for_http());
+    SECURITY_HEADERS
+        .iter()
+        .fold(router, |router, (name, value)| {
+            router.layer(SetResponseHeaderLayer::if_not_present(
+                name.clone(),
+                HeaderValue::from_static(value),
+            ))
+        })
+}
+
+/// Headers that every response carries (unless a handler set its own).
+const SECURITY_HEADERS: &[(header::HeaderName, &str)] = &[
+    (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+    (header::X_FRAME_OPTIONS, "DENY"),
+    (header::REFERRER_POLICY, "same-origin"),
+    (
+        header::CONTENT_SECURITY_POLICY,
+        // Leptos hydrates from an inline module script; everything else is our own origin.
+        "default-src 'self'; script-src 'self' 'unsafe-inline' 'wasm-unsafe-eval'; \
+         style-src 'self' 'unsafe-inline'; img-src 'self' data:; \
+         connect-src 'self' ws://127.0.0.1:*; object-src 'none'; base-uri 'self'; \
+         frame-ancestors 'none'; form-action 'self'",
+    ),
+];
+
+/// Serves until SIGTERM or Ctrl-C, then finishes the requests in flight.
+pub async fn serve(config: Config) -> anyhow::Result<()> {
+    let services = open_services(&config).await?;
+    DbSessionStore::new(services.store().sessions.clone())
+        .spawn_expiry_task(Duration::from_secs(3600));
+    let router = http_router(services, &config);
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", config.listen))?;
+    let address = listener.local_addr()?;
+    tracing::info!("listening on http://{address}");
+    axum::serve(listener, router)
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+        .context("server failed")?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(e) = tokio::signal::ctrl_c().await {
+            tracing::warn!(error = %e, "cannot listen for Ctrl-C");
+            std::future::pending::<()>().await;
+        }
+    };
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down");
+}

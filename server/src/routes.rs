@@ -1,0 +1,3 @@
+//! HTTP routes outside the Leptos app, one module per resource.
+
+pub mod health;

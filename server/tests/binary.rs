@@ -1,0 +1,151 @@
+//! The real `quantumlayer` binary: serving on port 0, shutting down on SIGTERM, and failing
+//! clearly on bad configuration or an unusable database.
+
+#![expect(
+    clippy::expect_used,
+    reason = "a test fails loudly at the first broken step"
+)]
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+fn quantumlayer(dir: &std::path::Path) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_quantumlayer"));
+    command
+        .current_dir(dir)
+        .env_remove("QL_DATABASE_URL")
+        .env("QL_DATA_DIR", dir.join("data"))
+        .env("QL_SITE_ROOT", dir.join("site"))
+        .env("QL_LISTEN", "127.0.0.1:0")
+        .env("NO_COLOR", "1");
+    command
+}
+
+fn http_get(address: &str, path: &str) -> String {
+    let mut stream = TcpStream::connect(address).expect("connect");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .expect("timeout");
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n"
+    )
+    .expect("write");
+    let mut response = String::new();
+    stream.read_to_string(&mut response).expect("read");
+    response
+}
+
+#[test]
+fn serves_on_port_zero_and_stops_on_sigterm() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut child = quantumlayer(dir.path())
+        .env("QL_LOG_FORMAT", "json")
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let mut lines = BufReader::new(child.stderr.take().expect("stderr")).lines();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let address = loop {
+        assert!(
+            Instant::now() < deadline,
+            "no `listening on` line within 60 s"
+        );
+        let line = lines.next().expect("server exited early").expect("line");
+        let event: serde_json::Value = serde_json::from_str(&line).expect("JSON log line");
+        if let Some(rest) = event["message"]
+            .as_str()
+            .and_then(|m| m.strip_prefix("listening on http://"))
+        {
+            break rest.to_owned();
+        }
+    };
+
+    let health = http_get(&address, "/healthz");
+    assert!(health.starts_with("HTTP/1.1 200"), "{health}");
+    let ready = http_get(&address, "/readyz");
+    assert!(ready.ends_with("ready"), "{ready}");
+    assert!(
+        dir.path().join("data/quantumlayer.db").exists(),
+        "database created on first run"
+    );
+
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(status.success());
+    let exit = child.wait().expect("wait");
+    assert!(exit.success(), "graceful exit, got {exit}");
+    let rest: Vec<String> = lines.map_while(Result::ok).collect();
+    assert!(rest.iter().any(|l| l.contains("shutting down")), "{rest:?}");
+}
+
+#[test]
+fn an_unusable_database_is_one_clear_line_and_a_failure() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let output = quantumlayer(dir.path())
+        .env("QL_DATABASE_URL", "sqlite:///nonexistent-dir/ql.db")
+        .output()
+        .expect("run");
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.starts_with("error: cannot open the database sqlite:///nonexistent-dir/ql.db:"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_malformed_config_names_file_line_and_key() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    std::fs::write(
+        dir.path().join("quantumlayer.toml"),
+        "[http]\nmax_body = 5\n",
+    )
+    .expect("write");
+    let output = quantumlayer(dir.path())
+        .arg("migrate")
+        .output()
+        .expect("run");
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("quantumlayer.toml"), "{stderr}");
+    assert!(stderr.contains("line 2"), "{stderr}");
+    assert!(stderr.contains("unknown field `max_body`"), "{stderr}");
+}
+
+#[test]
+fn migrate_creates_the_database_and_config_example_parses() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let output = quantumlayer(dir.path())
+        .arg("migrate")
+        .output()
+        .expect("run");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(dir.path().join("data/quantumlayer.db").exists());
+
+    let output = quantumlayer(dir.path())
+        .args(["config", "example"])
+        .output()
+        .expect("run");
+    assert!(output.status.success());
+    let example = dir.path().join("example.toml");
+    std::fs::write(&example, &output.stdout).expect("write");
+    let output = quantumlayer(dir.path())
+        .args(["--config", example.to_str().expect("utf-8"), "migrate"])
+        .output()
+        .expect("run");
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}

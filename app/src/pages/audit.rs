@@ -1,9 +1,10 @@
 //! The organisation's audit log: every create, update and delete, newest first.
 
 use leptos::prelude::*;
-use leptos_meta::Title;
 
 use crate::api::audit::list_audit;
+use crate::components::loaded::show_list;
+use crate::components::page_header::PageHeader;
 
 /// How many entries the page shows.
 const PAGE_SIZE: u32 = 200;
@@ -12,19 +13,13 @@ const PAGE_SIZE: u32 = 200;
 pub fn AuditPage() -> impl IntoView {
     let entries = Resource::new(|| (), |_| list_audit(PAGE_SIZE));
     view! {
-        <Title text="Audit log" />
-        <div class="page-header">
-            <h1>"Audit log"</h1>
-        </div>
+        <PageHeader title="Audit log" />
         <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
             {move || {
                 entries
                     .get()
-                    .map(|r| match r {
-                        Ok(list) if list.is_empty() => {
-                            view! { <p class="empty">"No entries yet."</p> }.into_any()
-                        }
-                        Ok(list) => {
+                    .map(|r| {
+                        show_list(r, "No entries yet.", |list| {
                             view! {
                                 <table class="table" aria-label="Audit log">
                                     <thead>
@@ -54,9 +49,7 @@ pub fn AuditPage() -> impl IntoView {
                                     </tbody>
                                 </table>
                             }
-                                .into_any()
-                        }
-                        Err(e) => view! { <p class="error">{e.message}</p> }.into_any(),
+                        })
                     })
             }}
         </Transition>

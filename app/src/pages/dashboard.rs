@@ -1,11 +1,12 @@
 //! The first page after sign-in: the organisation's projects and recent activity at a glance.
 
 use leptos::prelude::*;
-use leptos_meta::Title;
 use leptos_router::components::A;
 
 use crate::api::audit::list_audit;
 use crate::api::projects::list_projects;
+use crate::components::loaded::{show_list, show_result};
+use crate::components::page_header::{NewProjectLink, PageHeader};
 
 /// How many audit entries the dashboard shows.
 const RECENT_ACTIVITY: u32 = 5;
@@ -16,13 +17,9 @@ pub fn DashboardPage() -> impl IntoView {
     let activity = Resource::new(|| (), |_| list_audit(RECENT_ACTIVITY));
 
     view! {
-        <Title text="Dashboard" />
-        <div class="page-header">
-            <h1>"Dashboard"</h1>
-            <A href="/projects/new" attr:class="button-primary">
-                "New project"
-            </A>
-        </div>
+        <PageHeader title="Dashboard">
+            <NewProjectLink />
+        </PageHeader>
         <div class="grid">
             <section class="card stat">
                 <h2>"Projects"</h2>
@@ -30,10 +27,7 @@ pub fn DashboardPage() -> impl IntoView {
                     {move || {
                         projects
                             .get()
-                            .map(|r| match r {
-                                Ok(list) => view! { <p class="stat-value">{list.len()}</p> }.into_any(),
-                                Err(e) => view! { <p class="error">{e.message}</p> }.into_any(),
-                            })
+                            .map(|r| show_result(r, |list| view! { <p class="stat-value">{list.len()}</p> }))
                     }}
                 </Transition>
                 <A href="/projects">"All projects →"</A>
@@ -44,11 +38,8 @@ pub fn DashboardPage() -> impl IntoView {
                     {move || {
                         activity
                             .get()
-                            .map(|r| match r {
-                                Ok(list) if list.is_empty() => {
-                                    view! { <p class="muted">"Nothing has happened yet."</p> }.into_any()
-                                }
-                                Ok(list) => {
+                            .map(|r| {
+                                show_list(r, "Nothing has happened yet.", |list| {
                                     view! {
                                         <ul class="activity">
                                             {list
@@ -66,9 +57,7 @@ pub fn DashboardPage() -> impl IntoView {
                                                 .collect_view()}
                                         </ul>
                                     }
-                                        .into_any()
-                                }
-                                Err(e) => view! { <p class="error">{e.message}</p> }.into_any(),
+                                })
                             })
                     }}
                 </Transition>

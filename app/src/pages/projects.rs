@@ -1,11 +1,12 @@
 //! The organisation's projects, and the form that creates one (at `/projects/new`).
 
 use leptos::prelude::*;
-use leptos_meta::Title;
 use leptos_router::components::{A, Outlet};
 use leptos_router::hooks::use_navigate;
 
 use crate::api::projects::{CreateProject, list_projects};
+use crate::components::loaded::show_list;
+use crate::components::page_header::{NewProjectLink, PageHeader};
 use crate::wire::ProjectView;
 
 #[component]
@@ -16,29 +17,20 @@ pub fn ProjectsPage() -> impl IntoView {
     let projects = Resource::new(move || create.version().get(), |_| list_projects());
 
     view! {
-        <Title text="Projects" />
-        <div class="page-header">
-            <h1>"Projects"</h1>
-            <A href="/projects/new" attr:class="button-primary">
-                "New project"
-            </A>
-        </div>
+        <PageHeader title="Projects">
+            <NewProjectLink />
+        </PageHeader>
         <Outlet />
         <Transition fallback=|| view! { <p class="muted">"Loading projects…"</p> }>
             {move || {
                 projects
                     .get()
-                    .map(|result| match result {
-                        Ok(list) if list.is_empty() => {
-                            view! {
-                                <p class="empty">
-                                    "No projects yet. Create one to start generating code."
-                                </p>
-                            }
-                                .into_any()
-                        }
-                        Ok(list) => view! { <ProjectList projects=list /> }.into_any(),
-                        Err(e) => view! { <p class="error">{e.message}</p> }.into_any(),
+                    .map(|result| {
+                        show_list(
+                            result,
+                            "No projects yet. Create one to start generating code.",
+                            |list| view! { <ProjectList projects=list /> },
+                        )
                     })
             }}
         </Transition>

@@ -1,15 +1,12 @@
 //! Model providers of the organisation. Filled by the LLM router; says so until then.
 
+use crate::components::page_header::PageHeader;
 use leptos::prelude::*;
-use leptos_meta::Title;
 
 #[component]
 pub fn ProvidersPage() -> impl IntoView {
     view! {
-        <Title text="Providers" />
-        <div class="page-header">
-            <h1>"Providers"</h1>
-        </div>
+        <PageHeader title="Providers" />
         <section class="card">
             <p>
                 "This page will list the model providers your organisation uses (OpenAI, "

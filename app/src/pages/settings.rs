@@ -1,7 +1,7 @@
 //! The organisation and account as they are now.
 
+use crate::components::page_header::PageHeader;
 use leptos::prelude::*;
-use leptos_meta::Title;
 
 use crate::components::app_shell::CurrentUser;
 
@@ -9,10 +9,7 @@ use crate::components::app_shell::CurrentUser;
 pub fn SettingsPage() -> impl IntoView {
     let me = expect_context::<CurrentUser>();
     view! {
-        <Title text="Settings" />
-        <div class="page-header">
-            <h1>"Settings"</h1>
-        </div>
+        <PageHeader title="Settings" />
         <Transition fallback=|| ()>
             {move || {
                 me.get()

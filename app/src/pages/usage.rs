@@ -1,15 +1,12 @@
 //! Token use and cost per model and per day. Filled by the LLM router; says so until then.
 
+use crate::components::page_header::PageHeader;
 use leptos::prelude::*;
-use leptos_meta::Title;
 
 #[component]
 pub fn UsagePage() -> impl IntoView {
     view! {
-        <Title text="Usage" />
-        <div class="page-header">
-            <h1>"Usage"</h1>
-        </div>
+        <PageHeader title="Usage" />
         <section class="card">
             <p>
                 "This page will show the tokens and cost of every model call your organisation "

@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# Sets everything up and runs every test tier, printing each tier's time:
+#   lint       cargo fmt --check, clippy -D warnings (server side and wasm side)
+#   unit       unit, store contract on SQLite, HTTP (oneshot) and real-binary tests
+#   postgres   the store contract suite against the local PostgreSQL server
+#   e2e        release build (cargo leptos) and Playwright in Debian's Chromium
+# Run one tier with `scripts/test.sh unit` (or several: `scripts/test.sh unit postgres`).
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+bash scripts/setup.sh --test
+. scripts/env.sh
+
+tiers=("$@")
+[ ${#tiers[@]} -gt 0 ] || tiers=(lint unit postgres e2e)
+summary=()
+started_all=$(date +%s)
+
+tier() {
+  local name=$1; shift
+  local start; start=$(date +%s)
+  printf '\n===== tier %s =====\n' "$name"
+  "$@"
+  local took=$(( $(date +%s) - start ))
+  summary+=("$(printf '%-9s %4ds' "$name" "$took")")
+  printf '===== tier %s passed in %ds =====\n' "$name" "$took"
+}
+
+lint() {
+  cargo fmt --all -- --check
+  cargo clippy --workspace --exclude frontend --all-targets -- -D warnings
+  cargo clippy -p frontend --target wasm32-unknown-unknown -- -D warnings
+}
+
+unit() {
+  env -u QL_TEST_POSTGRES_URL cargo test --workspace --exclude frontend -- --skip postgres_backend
+}
+
+postgres() {
+  local url=${QL_TEST_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/test}
+  if ! pg_isready -q -h 127.0.0.1 -p 5432 -t 5; then
+    echo "PostgreSQL is not answering on 127.0.0.1:5432; starting the local cluster"
+    pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | head -n 1)" main start
+    pg_isready -q -h 127.0.0.1 -p 5432 -t 30
+  fi
+  QL_TEST_POSTGRES_URL=$url cargo test -p ql-store -- postgres_backend
+}
+
+e2e() {
+  cargo leptos build --release
+  export QL_E2E_BIN="$CARGO_TARGET_DIR/release/quantumlayer"
+  export QL_E2E_SITE_ROOT="$root/target/site"
+  (cd end2end && npx playwright test)
+}
+
+for name in "${tiers[@]}"; do
+  case "$name" in
+    lint|unit|postgres|e2e) tier "$name" "$name" ;;
+    *) echo "unknown tier $name (expected lint, unit, postgres or e2e)" >&2; exit 2 ;;
+  esac
+done
+
+printf '\n===== all tiers passed in %ds =====\n' "$(( $(date +%s) - started_all ))"
+printf '%s\n' "${summary[@]}"

@@ -47,6 +47,24 @@ pub async fn current_principal() -> Result<Principal, AppError> {
     Ok(services.principal(&user, &org).await?)
 }
 
+/// Runs a server function's body and sets the HTTP status of a failure from its error kind, so that clients and
+/// logs see 401/403/404/409/422 rather than a blanket 500.
+pub async fn respond<T>(work: impl Future<Output = Result<T, AppError>>) -> Result<T, AppError> {
+    let result = work.await;
+    if let (Err(error), Some(response)) = (&result, use_context::<leptos_axum::ResponseOptions>()) {
+        use http::StatusCode;
+        response.set_status(match error.kind.as_str() {
+            "unauthenticated" => StatusCode::UNAUTHORIZED,
+            "forbidden" => StatusCode::FORBIDDEN,
+            "not_found" => StatusCode::NOT_FOUND,
+            "conflict" => StatusCode::CONFLICT,
+            "invalid" => StatusCode::UNPROCESSABLE_ENTITY,
+            _ => StatusCode::INTERNAL_SERVER_ERROR,
+        });
+    }
+    result
+}
+
 /// Unix milliseconds as `2026-11-26 05:20 UTC`.
 pub fn format_time(millis: i64) -> String {
     let format = time::macros::format_description!("[year]-[month]-[day] [hour]:[minute] UTC");

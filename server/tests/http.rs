@@ -153,7 +153,7 @@ async fn signed_out_pages_redirect_to_login() {
 async fn server_functions_refuse_anonymous_callers() {
     let mut app = TestApp::new().await;
     let (status, body) = app.create_project("Sneaky").await;
-    assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
     assert_eq!(body["kind"], "unauthenticated");
 }
 
@@ -220,7 +220,8 @@ async fn bad_project_names_are_field_errors() {
         assert_eq!(body["message"], message);
     }
     app.create_project("Twin").await;
-    let (_, body) = app.create_project("Twin").await;
+    let (status, body) = app.create_project("Twin").await;
+    assert_eq!(status, StatusCode::CONFLICT);
     assert_eq!(body["kind"], "conflict");
 }
 

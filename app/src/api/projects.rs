@@ -19,18 +19,24 @@ fn view_of(project: ql_services::Project) -> ProjectView {
 #[server]
 pub async fn list_projects() -> Result<Vec<ProjectView>, AppError> {
     use crate::ssr::{current_principal, services};
-    let principal = current_principal().await?;
-    let projects = services()?.list_projects(&principal).await?;
-    Ok(projects.into_iter().map(view_of).collect())
+    crate::ssr::respond(async move {
+        let principal = current_principal().await?;
+        let projects = services()?.list_projects(&principal).await?;
+        Ok(projects.into_iter().map(view_of).collect())
+    })
+    .await
 }
 
 /// Creates a project; a bad name comes back as an error for the `name` field.
 #[server]
 pub async fn create_project(name: String, description: String) -> Result<ProjectView, AppError> {
     use crate::ssr::{current_principal, services};
-    let principal = current_principal().await?;
-    let project = services()?
-        .create_project(&principal, &name, &description)
-        .await?;
-    Ok(view_of(project))
+    crate::ssr::respond(async move {
+        let principal = current_principal().await?;
+        let project = services()?
+            .create_project(&principal, &name, &description)
+            .await?;
+        Ok(view_of(project))
+    })
+    .await
 }

@@ -18,10 +18,7 @@ pub async fn list_audit(limit: u32) -> Result<Vec<AuditView>, AppError> {
                 id: e.id,
                 at: format_time(e.created_at),
                 actor: e.actor_name.unwrap_or_else(|| "(deleted user)".to_owned()),
-                target: match e.target_id {
-                    Some(id) => format!("{} {id}", e.target_kind),
-                    None => e.target_kind,
-                },
+                target: describe_target(&e.target_kind, e.target_id.as_deref(), &e.detail),
                 action: e.action,
             })
             .collect())

@@ -15,12 +15,14 @@ tiers=("$@")
 [ ${#tiers[@]} -gt 0 ] || tiers=(lint unit postgres e2e)
 summary=()
 started_all=$(date +%s)
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
 
 tier() {
   local name=$1; shift
   local start; start=$(date +%s)
   printf '\n===== tier %s =====\n' "$name"
-  "$@"
+  "$@" 2>&1 | tee -a "$log"
   local took=$(( $(date +%s) - start ))
   summary+=("$(printf '%-9s %4ds' "$name" "$took")")
   printf '===== tier %s passed in %ds =====\n' "$name" "$took"
@@ -62,3 +64,6 @@ done
 
 printf '\n===== all tiers passed in %ds =====\n' "$(( $(date +%s) - started_all ))"
 printf '%s\n' "${summary[@]}"
+# One closing line over every runner: cargo's "test result" lines and Playwright's summary.
+passed=$(grep -hoE '(test result: ok\. [0-9]+ passed|^ +[0-9]+ passed \()' "$log" | grep -oE '[0-9]+ passed' | awk '{s += $1} END {print s + 0}')
+echo "tests: $passed passed, 0 failed"

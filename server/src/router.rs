@@ -12,11 +12,15 @@ use leptos_axum::{LeptosRoutes, generate_route_list};
 use ql_services::{AuthMode, Services};
 use ql_store::Store;
 use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::request_id::{
+    MakeRequestUuid, PropagateRequestIdLayer, RequestId, SetRequestIdLayer,
+};
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::timeout::TimeoutLayer;
-use tower_http::trace::TraceLayer;
+use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tower_sessions::cookie::SameSite;
 use tower_sessions::{Expiry, SessionManagerLayer};
+use tracing::Level;
 
 use crate::config::Config;
 use crate::middleware::{csrf, sign_in_guard};
@@ -100,7 +104,13 @@ pub fn http_router(services: Services, config: &Config) -> Router {
             axum::http::StatusCode::REQUEST_TIMEOUT,
             Duration::from_secs(config.http.request_timeout_secs),
         ))
-        .layer(TraceLayer::new_for_http());
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(request_span)
+                .on_response(DefaultOnResponse::new().level(Level::INFO)),
+        )
+        .layer(PropagateRequestIdLayer::x_request_id())
+        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid));
     SECURITY_HEADERS
         .iter()
         .fold(router, |router, (name, value)| {
@@ -125,6 +135,21 @@ const SECURITY_HEADERS: &[(header::HeaderName, &str)] = &[
          frame-ancestors 'none'; form-action 'self'",
     ),
 ];
+
+/// One span per request, carrying its id (also returned in `x-request-id`).
+fn request_span(request: &axum::http::Request<axum::body::Body>) -> tracing::Span {
+    let request_id = request
+        .extensions()
+        .get::<RequestId>()
+        .and_then(|id| id.header_value().to_str().ok())
+        .unwrap_or("-");
+    tracing::info_span!(
+        "request",
+        method = %request.method(),
+        path = %request.uri().path(),
+        request_id,
+    )
+}
 
 /// Serves until SIGTERM or Ctrl-C, then finishes the requests in flight.
 pub async fn serve(config: Config) -> anyhow::Result<()> {

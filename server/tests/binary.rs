@@ -81,6 +81,17 @@ fn serves_on_port_zero_and_stops_on_sigterm() {
     assert!(exit.success(), "graceful exit, got {exit}");
     let rest: Vec<String> = lines.map_while(Result::ok).collect();
     assert!(rest.iter().any(|l| l.contains("shutting down")), "{rest:?}");
+    // Each request is logged as JSON inside its own span, with its id.
+    let health_log = rest
+        .iter()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .find(|event| event["span"]["path"] == "/healthz")
+        .unwrap_or_else(|| panic!("no JSON log line for /healthz in {rest:?}"));
+    assert_eq!(health_log["span"]["method"], "GET");
+    assert_eq!(
+        health_log["span"]["request_id"].as_str().map(str::len),
+        Some(36)
+    );
 }
 
 #[test]

@@ -130,6 +130,11 @@ async fn health_and_readiness() {
     assert_eq!(response.status(), StatusCode::OK);
     assert_eq!(response.headers()["x-content-type-options"], "nosniff");
     assert_eq!(response.headers()["x-frame-options"], "DENY");
+    assert_eq!(
+        response.headers()["x-request-id"].len(),
+        36,
+        "a UUID per request"
+    );
     assert_eq!(text(response).await, "ok");
     let response = app.send(app.get("/readyz")).await;
     assert_eq!(response.status(), StatusCode::OK);

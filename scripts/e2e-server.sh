@@ -5,7 +5,7 @@ set -euo pipefail
 port=${1:?usage: e2e-server.sh PORT}
 data=$(mktemp -d)
 trap 'rm -rf "$data"' EXIT
-QL_LISTEN="127.0.0.1:$port" QL_DATA_DIR="$data" QL_SITE_ROOT="${QL_E2E_SITE_ROOT:?}" \
+QL_LOG="${QL_LOG:-warn}" QL_LISTEN="127.0.0.1:$port" QL_DATA_DIR="$data" QL_SITE_ROOT="${QL_E2E_SITE_ROOT:?}" \
   "${QL_E2E_BIN:?}" serve &
 server=$!
 trap 'kill -TERM $server 2>/dev/null; wait $server; rm -rf "$data"' EXIT TERM INT

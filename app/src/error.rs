@@ -18,11 +18,7 @@ pub struct AppError {
 
 impl AppError {
     pub fn new(kind: &str, message: impl Into<String>) -> Self {
-        Self {
-            kind: kind.to_owned(),
-            message: message.into(),
-            field: None,
-        }
+        Self { kind: kind.to_owned(), message: message.into(), field: None }
     }
 
     /// The message when it concerns `field`, for showing beside that field.
@@ -54,10 +50,9 @@ impl From<ql_services::ServiceError> for AppError {
                 field: Some(field.field.clone()),
             },
             // Details of internal failures are logged by the services, never sent.
-            ServiceError::Internal(_) => AppError::new(
-                "internal",
-                "Something went wrong on our side. Please try again.",
-            ),
+            ServiceError::Internal(_) => {
+                AppError::new("internal", "Something went wrong on our side. Please try again.")
+            }
             _ => AppError::new(error.kind(), error.to_string()),
         }
     }

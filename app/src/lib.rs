@@ -58,6 +58,7 @@ pub fn App() -> impl IntoView {
                     <ParentRoute path=path!("/projects") view=pages::projects::ProjectsPage>
                         <Route path=path!("") view=|| () />
                         <Route path=path!("/new") view=pages::projects::NewProjectForm />
+                        <Route path=path!("/:id/edit") view=pages::projects::EditProjectForm />
                     </ParentRoute>
                     <Route path=path!("/providers") view=pages::providers::ProvidersPage />
                     <Route path=path!("/usage") view=pages::usage::UsagePage />
@@ -74,10 +75,7 @@ pub fn App() -> impl IntoView {
 fn mark_hydrated() {
     #[cfg(feature = "hydrate")]
     Effect::new(|| {
-        if let Some(body) = web_sys::window()
-            .and_then(|w| w.document())
-            .and_then(|d| d.body())
-        {
+        if let Some(body) = web_sys::window().and_then(|w| w.document()).and_then(|d| d.body()) {
             let _ = body.set_attribute("data-hydrated", "true");
         }
     });

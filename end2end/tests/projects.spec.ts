@@ -77,3 +77,29 @@ test('sign out returns to the sign-in page', async ({ page }) => {
   await page.goto('/projects');
   await expect(page).toHaveURL(/\/login$/);
 });
+
+test('a project is renamed and deleted from its card', async ({ page }) => {
+  await signIn(page);
+  await page.goto('/projects/new');
+  await hydrated(page);
+  const name = `Shop ${Date.now()}`;
+  await page.getByLabel('Project name').fill(name);
+  await page.getByRole('button', { name: 'Create project' }).click();
+  const list = page.getByRole('list', { name: 'Projects' });
+  await expect(list.getByRole('heading', { name })).toBeVisible();
+
+  await page.getByRole('link', { name: `Rename ${name}` }).click();
+  await expect(page.getByLabel('Project name')).toHaveValue(name);
+  await page.getByLabel('Project name').fill(`${name} renamed`);
+  await page.getByRole('button', { name: 'Save changes' }).click();
+  await expect(page).toHaveURL(/\/projects$/);
+  const card = list.locator('li', { has: page.getByRole('heading', { name: `${name} renamed` }) });
+  await expect(card).toBeVisible();
+
+  await card.getByRole('button', { name: 'Delete' }).click();
+  await card.getByRole('button', { name: 'Confirm delete' }).click();
+  await expect(page.getByRole('heading', { name: `${name} renamed` })).toHaveCount(0);
+  await page.reload();
+  await hydrated(page);
+  await expect(page.getByRole('heading', { name: `${name} renamed` })).toHaveCount(0);
+});

@@ -8,11 +8,7 @@ use clap::{Parser, Subcommand};
 use crate::config::{Config, EXAMPLE_CONFIG};
 
 #[derive(Debug, Parser)]
-#[command(
-    name = "quantumlayer",
-    version,
-    about = "Describe an app; get working, tested code."
-)]
+#[command(name = "quantumlayer", version, about = "Describe an app; get working, tested code.")]
 struct Cli {
     /// The config file (default: `quantumlayer.toml` in the working directory, if present).
     #[arg(long, global = true, value_name = "FILE")]
@@ -53,19 +49,14 @@ pub fn main() -> ExitCode {
 }
 
 fn run(cli: Cli) -> anyhow::Result<()> {
-    if let Some(Command::Config {
-        command: ConfigCommand::Example,
-    }) = cli.command
-    {
+    if let Some(Command::Config { command: ConfigCommand::Example }) = cli.command {
         use std::io::Write;
         std::io::stdout().write_all(EXAMPLE_CONFIG.as_bytes())?;
         return Ok(());
     }
     let config = Config::load(cli.config.as_deref())?;
     crate::telemetry::init(&config.log)?;
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()?;
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => runtime.block_on(crate::router::serve(config)),
         Command::Migrate => runtime.block_on(async {

@@ -82,29 +82,19 @@ impl Default for Config {
 
 impl Default for LogConfig {
     fn default() -> Self {
-        Self {
-            format: LogFormat::Human,
-            filter: "info".to_owned(),
-        }
+        Self { format: LogFormat::Human, filter: "info".to_owned() }
     }
 }
 
 impl Default for HttpConfig {
     fn default() -> Self {
-        Self {
-            max_body_bytes: 2 * 1024 * 1024,
-            request_timeout_secs: 60,
-            public_url: None,
-        }
+        Self { max_body_bytes: 2 * 1024 * 1024, request_timeout_secs: 60, public_url: None }
     }
 }
 
 impl Default for SessionConfig {
     fn default() -> Self {
-        Self {
-            ttl_hours: 24 * 7,
-            secure_cookies: false,
-        }
+        Self { ttl_hours: 24 * 7, secure_cookies: false }
     }
 }
 
@@ -112,10 +102,7 @@ impl Default for SessionConfig {
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error("cannot read config file {path}: {source}")]
-    Read {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    Read { path: PathBuf, source: std::io::Error },
     #[error("invalid config file {path}: {message}")]
     Parse { path: PathBuf, message: String },
     #[error("invalid environment variable {name}: {message}")]
@@ -135,12 +122,8 @@ type Setter = fn(&mut Config, &str) -> Result<(), String>;
 const ENV_VARS: &[(&str, Setter)] = &[
     ("QL_LISTEN", |c, v| parse_into(&mut c.listen, v)),
     ("QL_DATA_DIR", |c, v| set(&mut c.data_dir, PathBuf::from(v))),
-    ("QL_DATABASE_URL", |c, v| {
-        set(&mut c.database_url, Some(v.to_owned()))
-    }),
-    ("QL_SITE_ROOT", |c, v| {
-        set(&mut c.site_root, PathBuf::from(v))
-    }),
+    ("QL_DATABASE_URL", |c, v| set(&mut c.database_url, Some(v.to_owned()))),
+    ("QL_SITE_ROOT", |c, v| set(&mut c.site_root, PathBuf::from(v))),
     ("QL_LOG_FORMAT", |c, v| {
         c.log.format = match v {
             "human" => LogFormat::Human,
@@ -150,32 +133,17 @@ const ENV_VARS: &[(&str, Setter)] = &[
         Ok(())
     }),
     ("QL_LOG", |c, v| set(&mut c.log.filter, v.to_owned())),
-    ("QL_MAX_BODY_BYTES", |c, v| {
-        parse_into(&mut c.http.max_body_bytes, v)
-    }),
-    ("QL_REQUEST_TIMEOUT_SECS", |c, v| {
-        parse_into(&mut c.http.request_timeout_secs, v)
-    }),
-    ("QL_PUBLIC_URL", |c, v| {
-        set(
-            &mut c.http.public_url,
-            Some(v.trim_end_matches('/').to_owned()),
-        )
-    }),
-    ("QL_SESSION_TTL_HOURS", |c, v| {
-        parse_into(&mut c.session.ttl_hours, v)
-    }),
-    ("QL_SECURE_COOKIES", |c, v| {
-        parse_into(&mut c.session.secure_cookies, v)
-    }),
+    ("QL_MAX_BODY_BYTES", |c, v| parse_into(&mut c.http.max_body_bytes, v)),
+    ("QL_REQUEST_TIMEOUT_SECS", |c, v| parse_into(&mut c.http.request_timeout_secs, v)),
+    ("QL_PUBLIC_URL", |c, v| set(&mut c.http.public_url, Some(v.trim_end_matches('/').to_owned()))),
+    ("QL_SESSION_TTL_HOURS", |c, v| parse_into(&mut c.session.ttl_hours, v)),
+    ("QL_SECURE_COOKIES", |c, v| parse_into(&mut c.session.secure_cookies, v)),
 ];
 
 /// What cargo-leptos sets when it runs the server; below `QL_*` in priority.
 const LEPTOS_ENV_VARS: &[(&str, Setter)] = &[
     ("LEPTOS_SITE_ADDR", |c, v| parse_into(&mut c.listen, v)),
-    ("LEPTOS_SITE_ROOT", |c, v| {
-        set(&mut c.site_root, PathBuf::from(v))
-    }),
+    ("LEPTOS_SITE_ROOT", |c, v| set(&mut c.site_root, PathBuf::from(v))),
 ];
 
 fn set<T>(slot: &mut T, value: T) -> Result<(), String> {
@@ -223,9 +191,7 @@ impl Config {
         let unknown = env.iter().map(|(key, _)| key).find(|key| {
             key.starts_with("QL_")
                 && !ENV_VARS.iter().any(|(name, _)| name == key)
-                && !FOREIGN_ENV_PREFIXES
-                    .iter()
-                    .any(|prefix| key.starts_with(prefix))
+                && !FOREIGN_ENV_PREFIXES.iter().any(|prefix| key.starts_with(prefix))
         });
         if let Some(name) = unknown {
             return Err(ConfigError::UnknownEnv(name.clone()));
@@ -235,14 +201,10 @@ impl Config {
 
     /// Parses one TOML file; the error names the file, the line and the key.
     pub fn from_file(path: &Path) -> Result<Self, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
-            path: path.to_owned(),
-            source,
-        })?;
-        Self::from_toml(&text).map_err(|message| ConfigError::Parse {
-            path: path.to_owned(),
-            message,
-        })
+        let text = std::fs::read_to_string(path)
+            .map_err(|source| ConfigError::Read { path: path.to_owned(), source })?;
+        Self::from_toml(&text)
+            .map_err(|message| ConfigError::Parse { path: path.to_owned(), message })
     }
 
     fn from_toml(text: &str) -> Result<Self, String> {
@@ -253,10 +215,7 @@ impl Config {
     pub fn database_url(&self) -> String {
         match &self.database_url {
             Some(url) => url.clone(),
-            None => format!(
-                "sqlite://{}",
-                self.data_dir.join("quantumlayer.db").display()
-            ),
+            None => format!("sqlite://{}", self.data_dir.join("quantumlayer.db").display()),
         }
     }
 }
@@ -300,10 +259,7 @@ mod tests {
     use super::*;
 
     fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-        pairs
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-            .collect()
+        pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect()
     }
 
     #[test]
@@ -335,10 +291,7 @@ mod tests {
 
     #[test]
     fn default_database_is_sqlite_in_data_dir() {
-        let config = Config {
-            data_dir: PathBuf::from("/var/ql"),
-            ..Config::default()
-        };
+        let config = Config { data_dir: PathBuf::from("/var/ql"), ..Config::default() };
         assert_eq!(config.database_url(), "sqlite:///var/ql/quantumlayer.db");
     }
 
@@ -346,14 +299,9 @@ mod tests {
     fn unknown_keys_name_the_file_line_and_key() {
         let dir = tempfile::tempdir().expect("temp dir");
         let file = dir.path().join("bad.toml");
-        std::fs::write(
-            &file,
-            "listen = \"127.0.0.1:3000\"\n\n[log]\nformt = \"json\"\n",
-        )
-        .expect("write");
-        let message = Config::load_from(Some(&file), env(&[]))
-            .unwrap_err()
-            .to_string();
+        std::fs::write(&file, "listen = \"127.0.0.1:3000\"\n\n[log]\nformt = \"json\"\n")
+            .expect("write");
+        let message = Config::load_from(Some(&file), env(&[])).unwrap_err().to_string();
         assert!(message.contains(&file.display().to_string()), "{message}");
         assert!(message.contains("line 4"), "{message}");
         assert!(message.contains("unknown field `formt`"), "{message}");
@@ -375,20 +323,12 @@ mod tests {
     #[test]
     fn environment_mistakes_are_named() {
         let cases = [
-            (
-                ("QL_LISTEN", "nowhere"),
-                "invalid environment variable QL_LISTEN",
-            ),
+            (("QL_LISTEN", "nowhere"), "invalid environment variable QL_LISTEN"),
             (("QL_LOG_FORMAT", "xml"), "expected `human` or `json`"),
-            (
-                ("QL_DATABSE_URL", "sqlite://x"),
-                "unknown environment variable QL_DATABSE_URL",
-            ),
+            (("QL_DATABSE_URL", "sqlite://x"), "unknown environment variable QL_DATABSE_URL"),
         ];
         for ((name, value), expected) in cases {
-            let message = Config::load_from(None, env(&[(name, value)]))
-                .unwrap_err()
-                .to_string();
+            let message = Config::load_from(None, env(&[(name, value)])).unwrap_err().to_string();
             assert!(message.contains(expected), "{name}={value} gave {message}");
         }
     }
@@ -398,9 +338,6 @@ mod tests {
         let message = Config::load_from(Some(Path::new("/no/such/ql.toml")), env(&[]))
             .unwrap_err()
             .to_string();
-        assert!(
-            message.starts_with("cannot read config file /no/such/ql.toml"),
-            "{message}"
-        );
+        assert!(message.starts_with("cannot read config file /no/such/ql.toml"), "{message}");
     }
 }

@@ -34,10 +34,7 @@ pub const SESSION_COOKIE: &str = "ql_session";
 pub async fn open_services(config: &Config) -> anyhow::Result<Services> {
     if config.database_url.is_none() {
         std::fs::create_dir_all(&config.data_dir).with_context(|| {
-            format!(
-                "cannot create the data directory {}",
-                config.data_dir.display()
-            )
+            format!("cannot create the data directory {}", config.data_dir.display())
         })?;
     }
     let store = Store::connect(&config.database_url()).await?;
@@ -63,9 +60,7 @@ pub fn http_router(services: Services, config: &Config) -> Router {
         .with_expiry(Expiry::OnInactivity(time::Duration::hours(i64::from(
             config.session.ttl_hours,
         ))));
-    let csrf_policy = csrf::CsrfPolicy {
-        public_origin: config.http.public_url.clone(),
-    };
+    let csrf_policy = csrf::CsrfPolicy { public_origin: config.http.public_url.clone() };
 
     let health_routes = Router::new()
         .route("/healthz", get(health::alive))
@@ -91,14 +86,9 @@ pub fn http_router(services: Services, config: &Config) -> Router {
     let router = Router::new()
         .merge(health_routes)
         .merge(app_routes)
-        .layer(axum::middleware::from_fn(
-            sign_in_guard::redirect_signed_out,
-        ))
+        .layer(axum::middleware::from_fn(sign_in_guard::redirect_signed_out))
         .layer(session_layer)
-        .layer(axum::middleware::from_fn_with_state(
-            csrf_policy,
-            csrf::verify_origin,
-        ))
+        .layer(axum::middleware::from_fn_with_state(csrf_policy, csrf::verify_origin))
         .layer(RequestBodyLimitLayer::new(config.http.max_body_bytes))
         .layer(TimeoutLayer::with_status_code(
             axum::http::StatusCode::REQUEST_TIMEOUT,
@@ -111,14 +101,12 @@ pub fn http_router(services: Services, config: &Config) -> Router {
         )
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid));
-    SECURITY_HEADERS
-        .iter()
-        .fold(router, |router, (name, value)| {
-            router.layer(SetResponseHeaderLayer::if_not_present(
-                name.clone(),
-                HeaderValue::from_static(value),
-            ))
-        })
+    SECURITY_HEADERS.iter().fold(router, |router, (name, value)| {
+        router.layer(SetResponseHeaderLayer::if_not_present(
+            name.clone(),
+            HeaderValue::from_static(value),
+        ))
+    })
 }
 
 /// Headers that every response carries (unless a handler set its own).

@@ -49,11 +49,7 @@ fn encode(record: &Record) -> session_store::Result<SessionRecord> {
         serde_json::to_vec(record).map_err(|e| session_store::Error::Encode(e.to_string()))?;
     let expires_at = i64::try_from(record.expiry_date.unix_timestamp_nanos() / 1_000_000)
         .map_err(|e| session_store::Error::Encode(e.to_string()))?;
-    Ok(SessionRecord {
-        id: record.id.to_string(),
-        data,
-        expires_at,
-    })
+    Ok(SessionRecord { id: record.id.to_string(), data, expires_at })
 }
 
 fn backend(error: StoreError) -> session_store::Error {
@@ -70,9 +66,7 @@ impl SessionStore for DbSessionStore {
                 Err(other) => return Err(backend(other)),
             }
         }
-        Err(session_store::Error::Backend(
-            "could not find a free session id".to_owned(),
-        ))
+        Err(session_store::Error::Backend("could not find a free session id".to_owned()))
     }
 
     async fn save(&self, record: &Record) -> session_store::Result<()> {

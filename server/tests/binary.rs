@@ -1,10 +1,7 @@
 //! The real `quantumlayer` binary: serving on port 0, shutting down on SIGTERM, and failing
 //! clearly on bad configuration or an unusable database.
 
-#![expect(
-    clippy::expect_used,
-    reason = "a test fails loudly at the first broken step"
-)]
+#![expect(clippy::expect_used, reason = "a test fails loudly at the first broken step")]
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
@@ -25,14 +22,9 @@ fn quantumlayer(dir: &std::path::Path) -> Command {
 
 fn http_get(address: &str, path: &str) -> String {
     let mut stream = TcpStream::connect(address).expect("connect");
-    stream
-        .set_read_timeout(Some(Duration::from_secs(10)))
-        .expect("timeout");
-    write!(
-        stream,
-        "GET {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n"
-    )
-    .expect("write");
+    stream.set_read_timeout(Some(Duration::from_secs(10))).expect("timeout");
+    write!(stream, "GET {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n\r\n")
+        .expect("write");
     let mut response = String::new();
     stream.read_to_string(&mut response).expect("read");
     response
@@ -49,15 +41,11 @@ fn serves_on_port_zero_and_stops_on_sigterm() {
     let mut lines = BufReader::new(child.stderr.take().expect("stderr")).lines();
     let deadline = Instant::now() + Duration::from_secs(60);
     let address = loop {
-        assert!(
-            Instant::now() < deadline,
-            "no `listening on` line within 60 s"
-        );
+        assert!(Instant::now() < deadline, "no `listening on` line within 60 s");
         let line = lines.next().expect("server exited early").expect("line");
         let event: serde_json::Value = serde_json::from_str(&line).expect("JSON log line");
-        if let Some(rest) = event["message"]
-            .as_str()
-            .and_then(|m| m.strip_prefix("listening on http://"))
+        if let Some(rest) =
+            event["message"].as_str().and_then(|m| m.strip_prefix("listening on http://"))
         {
             break rest.to_owned();
         }
@@ -67,15 +55,10 @@ fn serves_on_port_zero_and_stops_on_sigterm() {
     assert!(health.starts_with("HTTP/1.1 200"), "{health}");
     let ready = http_get(&address, "/readyz");
     assert!(ready.ends_with("ready"), "{ready}");
-    assert!(
-        dir.path().join("data/quantumlayer.db").exists(),
-        "database created on first run"
-    );
+    assert!(dir.path().join("data/quantumlayer.db").exists(), "database created on first run");
 
-    let status = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
-        .status()
-        .expect("kill");
+    let status =
+        Command::new("kill").args(["-TERM", &child.id().to_string()]).status().expect("kill");
     assert!(status.success());
     let exit = child.wait().expect("wait");
     assert!(exit.success(), "graceful exit, got {exit}");
@@ -88,10 +71,7 @@ fn serves_on_port_zero_and_stops_on_sigterm() {
         .find(|event| event["span"]["path"] == "/healthz")
         .unwrap_or_else(|| panic!("no JSON log line for /healthz in {rest:?}"));
     assert_eq!(health_log["span"]["method"], "GET");
-    assert_eq!(
-        health_log["span"]["request_id"].as_str().map(str::len),
-        Some(36)
-    );
+    assert_eq!(health_log["span"]["request_id"].as_str().map(str::len), Some(36));
 }
 
 #[test]
@@ -113,15 +93,8 @@ fn an_unusable_database_is_one_clear_line_and_a_failure() {
 #[test]
 fn a_malformed_config_names_file_line_and_key() {
     let dir = tempfile::tempdir().expect("temp dir");
-    std::fs::write(
-        dir.path().join("quantumlayer.toml"),
-        "[http]\nmax_body = 5\n",
-    )
-    .expect("write");
-    let output = quantumlayer(dir.path())
-        .arg("migrate")
-        .output()
-        .expect("run");
+    std::fs::write(dir.path().join("quantumlayer.toml"), "[http]\nmax_body = 5\n").expect("write");
+    let output = quantumlayer(dir.path()).arg("migrate").output().expect("run");
     assert!(!output.status.success());
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("quantumlayer.toml"), "{stderr}");
@@ -132,21 +105,11 @@ fn a_malformed_config_names_file_line_and_key() {
 #[test]
 fn migrate_creates_the_database_and_config_example_parses() {
     let dir = tempfile::tempdir().expect("temp dir");
-    let output = quantumlayer(dir.path())
-        .arg("migrate")
-        .output()
-        .expect("run");
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    let output = quantumlayer(dir.path()).arg("migrate").output().expect("run");
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
     assert!(dir.path().join("data/quantumlayer.db").exists());
 
-    let output = quantumlayer(dir.path())
-        .args(["config", "example"])
-        .output()
-        .expect("run");
+    let output = quantumlayer(dir.path()).args(["config", "example"]).output().expect("run");
     assert!(output.status.success());
     let example = dir.path().join("example.toml");
     std::fs::write(&example, &output.stdout).expect("write");
@@ -154,9 +117,5 @@ fn migrate_creates_the_database_and_config_example_parses() {
         .args(["--config", example.to_str().expect("utf-8"), "migrate"])
         .output()
         .expect("run");
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
 }

@@ -1,9 +1,6 @@
 //! The HTTP surface, called in-process through the router with `oneshot`.
 
-#![expect(
-    clippy::expect_used,
-    reason = "a test fails loudly at the first broken step"
-)]
+#![expect(clippy::expect_used, reason = "a test fails loudly at the first broken step")]
 
 use axum::Router;
 use axum::body::Body;
@@ -30,27 +27,13 @@ impl TestApp {
             ..Config::default()
         };
         let services = server::open_services(&config).await.expect("services");
-        Self {
-            router: server::http_router(services, &config),
-            cookie: None,
-            _dir: dir,
-        }
+        Self { router: server::http_router(services, &config), cookie: None, _dir: dir }
     }
 
     async fn send(&mut self, request: Request<Body>) -> Response<Body> {
-        let response = self
-            .router
-            .clone()
-            .oneshot(request)
-            .await
-            .expect("infallible");
+        let response = self.router.clone().oneshot(request).await.expect("infallible");
         if let Some(cookie) = response.headers().get(header::SET_COOKIE) {
-            let pair = cookie
-                .to_str()
-                .expect("ascii")
-                .split(';')
-                .next()
-                .expect("pair");
+            let pair = cookie.to_str().expect("ascii").split(';').next().expect("pair");
             self.cookie = Some(pair.to_owned());
         }
         response
@@ -82,9 +65,8 @@ impl TestApp {
 
     async fn signed_in() -> Self {
         let mut app = Self::new().await;
-        let response = app
-            .send(app.post(app::api::session::SignInLocal::PATH, "", Some(ORIGIN)))
-            .await;
+        let response =
+            app.send(app.post(app::api::session::SignInLocal::PATH, "", Some(ORIGIN))).await;
         assert_eq!(response.status(), StatusCode::OK);
         assert!(app.cookie.is_some(), "sign-in sets the session cookie");
         app
@@ -110,12 +92,7 @@ fn urlencode(text: &str) -> String {
 }
 
 async fn text(response: Response<Body>) -> String {
-    let bytes = response
-        .into_body()
-        .collect()
-        .await
-        .expect("body")
-        .to_bytes();
+    let bytes = response.into_body().collect().await.expect("body").to_bytes();
     String::from_utf8(bytes.to_vec()).expect("utf-8")
 }
 
@@ -130,11 +107,7 @@ async fn health_and_readiness() {
     assert_eq!(response.status(), StatusCode::OK);
     assert_eq!(response.headers()["x-content-type-options"], "nosniff");
     assert_eq!(response.headers()["x-frame-options"], "DENY");
-    assert_eq!(
-        response.headers()["x-request-id"].len(),
-        36,
-        "a UUID per request"
-    );
+    assert_eq!(response.headers()["x-request-id"].len(), 36, "a UUID per request");
     assert_eq!(text(response).await, "ok");
     let response = app.send(app.get("/readyz")).await;
     assert_eq!(response.status(), StatusCode::OK);
@@ -166,11 +139,7 @@ async fn server_functions_refuse_anonymous_callers() {
 async fn signed_in_pages_render_and_unknown_urls_are_404() {
     let mut app = TestApp::signed_in().await;
     let response = app.send(app.get("/login")).await;
-    assert_eq!(
-        response.status(),
-        StatusCode::SEE_OTHER,
-        "signed-in users skip the login page"
-    );
+    assert_eq!(response.status(), StatusCode::SEE_OTHER, "signed-in users skip the login page");
     let response = app.send(app.get("/projects")).await;
     assert_eq!(response.status(), StatusCode::OK);
     let html = text(response).await;
@@ -188,22 +157,16 @@ async fn projects_are_created_listed_and_audited() {
     assert_eq!(status, StatusCode::OK, "{project}");
     assert_eq!(project["name"], "Library");
 
-    let response = app
-        .send(app.post(app::api::projects::ListProjects::PATH, "", Some(ORIGIN)))
-        .await;
+    let response =
+        app.send(app.post(app::api::projects::ListProjects::PATH, "", Some(ORIGIN))).await;
     let listed = json(response).await;
     assert_eq!(listed[0]["name"], "Library");
 
-    let response = app
-        .send(app.post(app::api::audit::ListAudit::PATH, "limit=10", Some(ORIGIN)))
-        .await;
+    let response =
+        app.send(app.post(app::api::audit::ListAudit::PATH, "limit=10", Some(ORIGIN))).await;
     let audit = json(response).await;
-    let actions: Vec<_> = audit
-        .as_array()
-        .expect("list")
-        .iter()
-        .map(|e| e["action"].clone())
-        .collect();
+    let actions: Vec<_> =
+        audit.as_array().expect("list").iter().map(|e| e["action"].clone()).collect();
     assert_eq!(actions, ["project.create", "session.sign_in"]);
 }
 
@@ -212,10 +175,7 @@ async fn bad_project_names_are_field_errors() {
     let mut app = TestApp::signed_in().await;
     let cases = [
         (String::new(), "Give the project a name."),
-        (
-            "x".repeat(300),
-            "The name is 300 characters long; the limit is 100.",
-        ),
+        ("x".repeat(300), "The name is 300 characters long; the limit is 100."),
     ];
     for (name, message) in cases {
         let (status, body) = app.create_project(&name).await;
@@ -234,21 +194,13 @@ async fn bad_project_names_are_field_errors() {
 async fn cross_site_posts_are_refused_and_change_nothing() {
     let mut app = TestApp::signed_in().await;
     for origin in [Some("http://evil.example"), None] {
-        let request = app.post(
-            app::api::projects::CreateProject::PATH,
-            "name=Evil&description=",
-            origin,
-        );
+        let request =
+            app.post(app::api::projects::CreateProject::PATH, "name=Evil&description=", origin);
         let response = app.send(request).await;
-        assert_eq!(
-            response.status(),
-            StatusCode::FORBIDDEN,
-            "origin {origin:?}"
-        );
+        assert_eq!(response.status(), StatusCode::FORBIDDEN, "origin {origin:?}");
     }
-    let response = app
-        .send(app.post(app::api::projects::ListProjects::PATH, "", Some(ORIGIN)))
-        .await;
+    let response =
+        app.send(app.post(app::api::projects::ListProjects::PATH, "", Some(ORIGIN))).await;
     assert_eq!(json(response).await, serde_json::json!([]));
 }
 
@@ -256,19 +208,53 @@ async fn cross_site_posts_are_refused_and_change_nothing() {
 async fn oversized_bodies_are_refused() {
     let mut app = TestApp::signed_in().await;
     let huge = format!("name={}&description=", "a".repeat(3 * 1024 * 1024));
-    let response = app
-        .send(app.post(app::api::projects::CreateProject::PATH, &huge, Some(ORIGIN)))
-        .await;
+    let response =
+        app.send(app.post(app::api::projects::CreateProject::PATH, &huge, Some(ORIGIN))).await;
     assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
 }
 
 #[tokio::test]
 async fn sign_out_ends_the_session() {
     let mut app = TestApp::signed_in().await;
-    let response = app
-        .send(app.post(app::api::session::SignOut::PATH, "", Some(ORIGIN)))
-        .await;
+    let response = app.send(app.post(app::api::session::SignOut::PATH, "", Some(ORIGIN))).await;
     assert_eq!(response.status(), StatusCode::OK);
     let response = app.send(app.get("/projects")).await;
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
+}
+
+#[tokio::test]
+async fn projects_are_renamed_and_deleted_with_audit_rows() {
+    let mut app = TestApp::signed_in().await;
+    let (_, project) = app.create_project("Library").await;
+    let id = project["id"].as_str().expect("id").to_owned();
+
+    let form = format!("id={id}&name=Lending+library&description=loans");
+    let response =
+        app.send(app.post(app::api::projects::UpdateProject::PATH, &form, Some(ORIGIN))).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(json(response).await["name"], "Lending library");
+
+    let form = format!("id={id}&name=&description=");
+    let response =
+        app.send(app.post(app::api::projects::UpdateProject::PATH, &form, Some(ORIGIN))).await;
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+
+    let form = format!("id={id}");
+    let response =
+        app.send(app.post(app::api::projects::DeleteProject::PATH, &form, Some(ORIGIN))).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let response =
+        app.send(app.post(app::api::projects::DeleteProject::PATH, &form, Some(ORIGIN))).await;
+    assert_eq!(response.status(), StatusCode::NOT_FOUND);
+
+    let response =
+        app.send(app.post(app::api::projects::ListProjects::PATH, "", Some(ORIGIN))).await;
+    assert_eq!(json(response).await, serde_json::json!([]));
+    let response =
+        app.send(app.post(app::api::audit::ListAudit::PATH, "limit=3", Some(ORIGIN))).await;
+    let audit = json(response).await;
+    let actions: Vec<_> =
+        audit.as_array().expect("list").iter().map(|e| e["action"].clone()).collect();
+    assert_eq!(actions, ["project.delete", "project.update", "project.create"]);
+    assert_eq!(audit[1]["target"], "project \"Lending library\"");
 }

@@ -46,10 +46,7 @@ mod tests {
     #[test]
     fn targets_prefer_names() {
         let cases = [
-            (
-                ("project", Some("p1"), r#"{"name":"Library"}"#),
-                r#"project "Library""#,
-            ),
+            (("project", Some("p1"), r#"{"name":"Library"}"#), r#"project "Library""#),
             (("project", Some("p1"), "{}"), "project p1"),
             (("session", None, r#"{"local":true}"#), "session"),
             (("project", None, "not json"), "project"),

@@ -33,10 +33,49 @@ pub async fn create_project(name: String, description: String) -> Result<Project
     use crate::ssr::{current_principal, services};
     crate::ssr::respond(async move {
         let principal = current_principal().await?;
+        let project = services()?.create_project(&principal, &name, &description).await?;
+        Ok(view_of(project))
+    })
+    .await
+}
+
+/// One project, for the edit form.
+#[server]
+pub async fn get_project(id: String) -> Result<ProjectView, AppError> {
+    use crate::ssr::{current_principal, services};
+    crate::ssr::respond(async move {
+        let principal = current_principal().await?;
+        let project = services()?.project(&principal, &id.as_str().into()).await?;
+        Ok(view_of(project))
+    })
+    .await
+}
+
+/// Renames or redescribes a project; errors concern the `name` or `description` field.
+#[server]
+pub async fn update_project(
+    id: String,
+    name: String,
+    description: String,
+) -> Result<ProjectView, AppError> {
+    use crate::ssr::{current_principal, services};
+    crate::ssr::respond(async move {
+        let principal = current_principal().await?;
         let project = services()?
-            .create_project(&principal, &name, &description)
+            .update_project(&principal, &id.as_str().into(), &name, &description)
             .await?;
         Ok(view_of(project))
+    })
+    .await
+}
+
+/// Deletes a project and everything in it.
+#[server]
+pub async fn delete_project(id: String) -> Result<(), AppError> {
+    use crate::ssr::{current_principal, services};
+    crate::ssr::respond(async move {
+        let principal = current_principal().await?;
+        Ok(services()?.delete_project(&principal, &id.as_str().into()).await?)
     })
     .await
 }

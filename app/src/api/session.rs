@@ -36,14 +36,8 @@ pub async fn sign_in_local() -> Result<(), AppError> {
             |e: tower_sessions::session::Error| AppError::new("internal", e.to_string());
         // A new id on every sign-in, so that a session id planted before sign-in is worthless.
         session.cycle_id().await.map_err(store_error)?;
-        session
-            .insert(SESSION_USER, principal.user_id.0)
-            .await
-            .map_err(store_error)?;
-        session
-            .insert(SESSION_ORG, principal.org_id.0)
-            .await
-            .map_err(store_error)?;
+        session.insert(SESSION_USER, principal.user_id.0).await.map_err(store_error)?;
+        session.insert(SESSION_ORG, principal.org_id.0).await.map_err(store_error)?;
         leptos_axum::redirect("/");
         Ok(())
     })
@@ -58,11 +52,7 @@ pub async fn sign_out() -> Result<(), AppError> {
         if let Ok(principal) = current_principal().await {
             services()?.sign_out(&principal).await?;
         }
-        session()
-            .await?
-            .flush()
-            .await
-            .map_err(|e| AppError::new("internal", e.to_string()))?;
+        session().await?.flush().await.map_err(|e| AppError::new("internal", e.to_string()))?;
         leptos_axum::redirect("/login");
         Ok(())
     })

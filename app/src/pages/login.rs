@@ -8,13 +8,7 @@ use crate::api::session::SignInLocal;
 #[component]
 pub fn LoginPage() -> impl IntoView {
     let sign_in = ServerAction::<SignInLocal>::new();
-    let error = move || {
-        sign_in
-            .value()
-            .get()
-            .and_then(Result::err)
-            .map(|e| e.message)
-    };
+    let error = move || sign_in.value().get().and_then(Result::err).map(|e| e.message);
 
     view! {
         <Title text="Sign in" />

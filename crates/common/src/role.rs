@@ -56,11 +56,7 @@ pub struct UnknownRole(pub String);
 
 impl fmt::Display for UnknownRole {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "unknown role `{}` (expected owner, admin, member or viewer)",
-            self.0
-        )
+        write!(f, "unknown role `{}` (expected owner, admin, member or viewer)", self.0)
     }
 }
 
@@ -93,10 +89,7 @@ mod tests {
     fn permissions_follow_rank() {
         let writers: Vec<_> = Role::ALL.into_iter().filter(|r| r.can_write()).collect();
         assert_eq!(writers, [Role::Member, Role::Admin, Role::Owner]);
-        let admins: Vec<_> = Role::ALL
-            .into_iter()
-            .filter(|r| r.can_administer())
-            .collect();
+        let admins: Vec<_> = Role::ALL.into_iter().filter(|r| r.can_administer()).collect();
         assert_eq!(admins, [Role::Admin, Role::Owner]);
     }
 }

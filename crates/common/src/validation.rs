@@ -20,10 +20,7 @@ pub struct FieldError {
 
 impl FieldError {
     pub fn new(field: &str, message: impl Into<String>) -> Self {
-        Self {
-            field: field.to_owned(),
-            message: message.into(),
-        }
+        Self { field: field.to_owned(), message: message.into() }
     }
 }
 
@@ -47,10 +44,7 @@ pub fn validate_project_name(name: &str) -> Result<String, FieldError> {
         ));
     }
     if trimmed.chars().any(char::is_control) {
-        return Err(FieldError::new(
-            "name",
-            "The name cannot contain control characters.",
-        ));
+        return Err(FieldError::new("name", "The name cannot contain control characters."));
     }
     Ok(trimmed.to_owned())
 }
@@ -84,14 +78,8 @@ mod tests {
             (&long_accented, Ok(&long_accented)),
             ("", Err("Give the project a name.")),
             ("   ", Err("Give the project a name.")),
-            (
-                "tab\tinside",
-                Err("The name cannot contain control characters."),
-            ),
-            (
-                &too_long,
-                Err("The name is 300 characters long; the limit is 100."),
-            ),
+            ("tab\tinside", Err("The name cannot contain control characters.")),
+            (&too_long, Err("The name is 300 characters long; the limit is 100.")),
         ];
         for (input, expected) in cases {
             let got = validate_project_name(input);
@@ -108,10 +96,7 @@ mod tests {
 
     #[test]
     fn descriptions() {
-        assert_eq!(
-            validate_project_description("  a shop "),
-            Ok("a shop".to_owned())
-        );
+        assert_eq!(validate_project_description("  a shop "), Ok("a shop".to_owned()));
         assert_eq!(validate_project_description(""), Ok(String::new()));
         let err = validate_project_description(&"d".repeat(10_001)).expect_err("too long");
         assert_eq!(err.field, "description");

@@ -30,9 +30,6 @@ impl Principal {
 
     /// The store's view of who acts where.
     pub fn actor(&self) -> Actor {
-        Actor {
-            org: self.org_id.clone(),
-            user: self.user_id.clone(),
-        }
+        Actor { org: self.org_id.clone(), user: self.user_id.clone() }
     }
 }

@@ -39,12 +39,7 @@ impl Services {
             other => other.into(),
         };
         let user = self.store.accounts.user(user).await.map_err(not_member)?;
-        let membership = self
-            .store
-            .accounts
-            .membership(org, &user.id)
-            .await
-            .map_err(not_member)?;
+        let membership = self.store.accounts.membership(org, &user.id).await.map_err(not_member)?;
         Ok(Principal::new(user, membership))
     }
 
@@ -73,10 +68,8 @@ mod tests {
         assert_eq!(principal.role, ql_common::Role::Owner);
         assert!(principal.is_local);
 
-        let again = services
-            .principal(&principal.user_id, &principal.org_id)
-            .await
-            .expect("resolve");
+        let again =
+            services.principal(&principal.user_id, &principal.org_id).await.expect("resolve");
         assert_eq!(again, principal);
 
         services.sign_out(&principal).await.expect("sign out");
@@ -89,15 +82,10 @@ mod tests {
     async fn unknown_session_ids_are_unauthenticated() {
         let (services, _dir) = services().await;
         let principal = services.sign_in_local().await.expect("sign in");
-        let err = services
-            .principal(&UserId::from("ghost"), &principal.org_id)
-            .await
-            .unwrap_err();
+        let err = services.principal(&UserId::from("ghost"), &principal.org_id).await.unwrap_err();
         assert!(matches!(err, ServiceError::Unauthenticated));
-        let err = services
-            .principal(&principal.user_id, &OrgId::from("elsewhere"))
-            .await
-            .unwrap_err();
+        let err =
+            services.principal(&principal.user_id, &OrgId::from("elsewhere")).await.unwrap_err();
         assert!(matches!(err, ServiceError::Unauthenticated));
     }
 }

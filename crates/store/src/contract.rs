@@ -26,19 +26,13 @@ impl Harness {
         let dir = tempfile::tempdir().expect("temp dir");
         let url = format!("sqlite://{}", dir.path().join("contract.db").display());
         let store = Store::connect(&url).await.expect("sqlite store");
-        Self {
-            store,
-            _dir: Some(dir),
-            pg_cleanup: None,
-        }
+        Self { store, _dir: Some(dir), pg_cleanup: None }
     }
 
     async fn postgres() -> Option<Self> {
         let url = std::env::var("QL_TEST_POSTGRES_URL").ok()?;
         let schema = format!("contract_{}", uuid::Uuid::now_v7().simple());
-        let admin = sqlx::PgPool::connect(&url)
-            .await
-            .expect("QL_TEST_POSTGRES_URL reachable");
+        let admin = sqlx::PgPool::connect(&url).await.expect("QL_TEST_POSTGRES_URL reachable");
         // The schema name is generated above from hex digits only; identifiers cannot be bound.
         sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE SCHEMA {schema}")))
             .execute(&admin)
@@ -109,48 +103,26 @@ contract_tests!(
 
 async fn local_actor(store: &Store) -> Actor {
     let user = store.accounts.local_user().await.expect("local user");
-    let membership = store
-        .accounts
-        .memberships(&user.id)
-        .await
-        .expect("memberships");
-    Actor {
-        org: membership[0].organization.id.clone(),
-        user: user.id,
-    }
+    let membership = store.accounts.memberships(&user.id).await.expect("memberships");
+    Actor { org: membership[0].organization.id.clone(), user: user.id }
 }
 
 /// A second organisation with its own owner.
 async fn other_actor(store: &Store) -> Actor {
-    let user = store
-        .accounts
-        .create_user(Some("eve@example.com"), "Eve")
-        .await
-        .expect("user");
-    let org = store
-        .accounts
-        .create_organization("other", "Other org", &user)
-        .await
-        .expect("org");
+    let user = store.accounts.create_user(Some("eve@example.com"), "Eve").await.expect("user");
+    let org = store.accounts.create_organization("other", "Other org", &user).await.expect("org");
     Actor { org, user }
 }
 
 fn new_project(name: &str) -> NewProject {
-    NewProject {
-        name: name.to_owned(),
-        description: format!("about {name}"),
-    }
+    NewProject { name: name.to_owned(), description: format!("about {name}") }
 }
 
 async fn fresh_database_has_default_organisation_owned_by_local_user(store: &Store) {
     let user = store.accounts.local_user().await.expect("local user");
     assert!(user.is_local);
     assert_eq!(user.display_name, "Local user");
-    let memberships = store
-        .accounts
-        .memberships(&user.id)
-        .await
-        .expect("memberships");
+    let memberships = store.accounts.memberships(&user.id).await.expect("memberships");
     assert_eq!(memberships.len(), 1);
     assert_eq!(memberships[0].organization.slug, "default");
     assert_eq!(memberships[0].role, Role::Owner);
@@ -165,48 +137,22 @@ async fn fresh_database_has_default_organisation_owned_by_local_user(store: &Sto
 
 async fn projects_round_trip_and_are_audited(store: &Store) {
     let actor = local_actor(store).await;
-    let created = store
-        .projects
-        .create(&actor, new_project("Library"))
-        .await
-        .expect("create");
+    let created = store.projects.create(&actor, new_project("Library")).await.expect("create");
     assert_eq!(created.name, "Library");
     assert_eq!(created.organization_id, actor.org);
     assert_eq!(created.created_by.as_ref(), Some(&actor.user));
 
-    let second = store
-        .projects
-        .create(&actor, new_project("Shop"))
-        .await
-        .expect("create");
+    let second = store.projects.create(&actor, new_project("Shop")).await.expect("create");
     let listed = store.projects.list(&actor.org).await.expect("list");
     let names: Vec<_> = listed.iter().map(|p| p.name.as_str()).collect();
     assert_eq!(names, ["Shop", "Library"], "newest first");
 
-    let update = ProjectUpdate {
-        name: "Library v2".into(),
-        description: "loans".into(),
-    };
-    let updated = store
-        .projects
-        .update(&actor, &created.id, update)
-        .await
-        .expect("update");
+    let update = ProjectUpdate { name: "Library v2".into(), description: "loans".into() };
+    let updated = store.projects.update(&actor, &created.id, update).await.expect("update");
     assert_eq!(updated.name, "Library v2");
-    assert_eq!(
-        store
-            .projects
-            .get(&actor.org, &created.id)
-            .await
-            .expect("get"),
-        updated
-    );
+    assert_eq!(store.projects.get(&actor.org, &created.id).await.expect("get"), updated);
 
-    store
-        .projects
-        .delete(&actor, &second.id)
-        .await
-        .expect("delete");
+    store.projects.delete(&actor, &second.id).await.expect("delete");
     assert!(matches!(
         store.projects.get(&actor.org, &second.id).await,
         Err(StoreError::NotFound("project"))
@@ -214,15 +160,7 @@ async fn projects_round_trip_and_are_audited(store: &Store) {
 
     let audit = store.audit.list(&actor.org, 10).await.expect("audit");
     let actions: Vec<_> = audit.iter().map(|e| e.action.as_str()).collect();
-    assert_eq!(
-        actions,
-        [
-            "project.delete",
-            "project.update",
-            "project.create",
-            "project.create"
-        ]
-    );
+    assert_eq!(actions, ["project.delete", "project.update", "project.create", "project.create"]);
     assert_eq!(audit[0].target_id.as_deref(), Some(second.id.as_str()));
     assert_eq!(audit[0].actor_name.as_deref(), Some("Local user"));
     let detail: serde_json::Value = serde_json::from_str(&audit[1].detail).expect("json");
@@ -232,55 +170,26 @@ async fn projects_round_trip_and_are_audited(store: &Store) {
 async fn project_names_are_unique_per_organisation(store: &Store) {
     let actor = local_actor(store).await;
     let other = other_actor(store).await;
-    store
-        .projects
-        .create(&actor, new_project("Twin"))
-        .await
-        .expect("first");
-    let err = store
-        .projects
-        .create(&actor, new_project("Twin"))
-        .await
-        .unwrap_err();
+    store.projects.create(&actor, new_project("Twin")).await.expect("first");
+    let err = store.projects.create(&actor, new_project("Twin")).await.unwrap_err();
     assert!(matches!(err, StoreError::Conflict("project")), "{err}");
     // The failed create left no audit row behind.
-    assert_eq!(
-        store.audit.list(&actor.org, 10).await.expect("audit").len(),
-        1
-    );
+    assert_eq!(store.audit.list(&actor.org, 10).await.expect("audit").len(), 1);
     // Another organisation may use the same name.
-    store
-        .projects
-        .create(&other, new_project("Twin"))
-        .await
-        .expect("other org");
+    store.projects.create(&other, new_project("Twin")).await.expect("other org");
 }
 
 async fn organisations_cannot_see_or_change_each_others_rows(store: &Store) {
     let owner = local_actor(store).await;
     let intruder = other_actor(store).await;
-    let project = store
-        .projects
-        .create(&owner, new_project("Secret"))
-        .await
-        .expect("create");
+    let project = store.projects.create(&owner, new_project("Secret")).await.expect("create");
 
-    assert!(
-        store
-            .projects
-            .list(&intruder.org)
-            .await
-            .expect("list")
-            .is_empty()
-    );
+    assert!(store.projects.list(&intruder.org).await.expect("list").is_empty());
     assert!(matches!(
         store.projects.get(&intruder.org, &project.id).await,
         Err(StoreError::NotFound(_))
     ));
-    let update = ProjectUpdate {
-        name: "Stolen".into(),
-        description: String::new(),
-    };
+    let update = ProjectUpdate { name: "Stolen".into(), description: String::new() };
     assert!(matches!(
         store.projects.update(&intruder, &project.id, update).await,
         Err(StoreError::NotFound(_))
@@ -289,44 +198,27 @@ async fn organisations_cannot_see_or_change_each_others_rows(store: &Store) {
         store.projects.delete(&intruder, &project.id).await,
         Err(StoreError::NotFound(_))
     ));
-    assert!(
-        store
-            .audit
-            .list(&intruder.org, 10)
-            .await
-            .expect("audit")
-            .is_empty()
-    );
+    assert!(store.audit.list(&intruder.org, 10).await.expect("audit").is_empty());
     assert!(matches!(
         store.accounts.membership(&owner.org, &intruder.user).await,
         Err(StoreError::NotFound(_))
     ));
 
     // The owner's project is untouched.
-    let still = store
-        .projects
-        .get(&owner.org, &project.id)
-        .await
-        .expect("get");
+    let still = store.projects.get(&owner.org, &project.id).await.expect("get");
     assert_eq!(still.name, "Secret");
 }
 
 async fn missing_rows_are_not_found(store: &Store) {
     let actor = local_actor(store).await;
     let missing = ProjectId::from("no-such-project");
-    assert!(matches!(
-        store.projects.get(&actor.org, &missing).await,
-        Err(StoreError::NotFound(_))
-    ));
+    assert!(matches!(store.projects.get(&actor.org, &missing).await, Err(StoreError::NotFound(_))));
     assert!(matches!(
         store.accounts.user(&UserId::from("nobody")).await,
         Err(StoreError::NotFound("user"))
     ));
     assert!(matches!(
-        store
-            .accounts
-            .membership(&OrgId::from("nowhere"), &actor.user)
-            .await,
+        store.accounts.membership(&OrgId::from("nowhere"), &actor.user).await,
         Err(StoreError::NotFound("membership"))
     ));
 }
@@ -349,49 +241,21 @@ async fn audit_log_lists_newest_first_with_limit(store: &Store) {
 
 async fn sessions_expire_and_upsert(store: &Store) {
     let far = crate::model::now_millis() + 3_600_000;
-    let live = SessionRecord {
-        id: "live".into(),
-        data: vec![1, 2, 3],
-        expires_at: far,
-    };
-    let gone = SessionRecord {
-        id: "gone".into(),
-        data: vec![9],
-        expires_at: 1,
-    };
+    let live = SessionRecord { id: "live".into(), data: vec![1, 2, 3], expires_at: far };
+    let gone = SessionRecord { id: "gone".into(), data: vec![9], expires_at: 1 };
     store.sessions.create(&live).await.expect("create");
     store.sessions.create(&gone).await.expect("create");
-    assert!(matches!(
-        store.sessions.create(&live).await,
-        Err(StoreError::Conflict("session"))
-    ));
+    assert!(matches!(store.sessions.create(&live).await, Err(StoreError::Conflict("session"))));
 
-    assert_eq!(
-        store.sessions.load("live").await.expect("load"),
-        Some(live.clone())
-    );
-    assert_eq!(
-        store.sessions.load("gone").await.expect("load"),
-        None,
-        "expired"
-    );
+    assert_eq!(store.sessions.load("live").await.expect("load"), Some(live.clone()));
+    assert_eq!(store.sessions.load("gone").await.expect("load"), None, "expired");
 
-    let changed = SessionRecord {
-        data: vec![4],
-        ..live.clone()
-    };
+    let changed = SessionRecord { data: vec![4], ..live.clone() };
     store.sessions.save(&changed).await.expect("save");
-    assert_eq!(
-        store.sessions.load("live").await.expect("load"),
-        Some(changed)
-    );
+    assert_eq!(store.sessions.load("live").await.expect("load"), Some(changed));
 
     assert_eq!(store.sessions.delete_expired().await.expect("expire"), 1);
     store.sessions.delete("live").await.expect("delete");
-    store
-        .sessions
-        .delete("live")
-        .await
-        .expect("deleting twice is fine");
+    store.sessions.delete("live").await.expect("deleting twice is fine");
     assert_eq!(store.sessions.load("live").await.expect("load"), None);
 }

@@ -63,9 +63,7 @@ pub struct Store {
 
 impl std::fmt::Debug for Store {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Store")
-            .field("backend", &self.backend)
-            .finish_non_exhaustive()
+        f.debug_struct("Store").field("backend", &self.backend).finish_non_exhaustive()
     }
 }
 
@@ -74,13 +72,9 @@ impl Store {
     /// and applies every pending migration.
     pub async fn connect(url: &str) -> Result<Self> {
         if url.starts_with("sqlite:") {
-            sqlite::SqliteStore::connect(url)
-                .await
-                .map(Self::from_sqlite)
+            sqlite::SqliteStore::connect(url).await.map(Self::from_sqlite)
         } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
-            postgres::PostgresStore::connect(url)
-                .await
-                .map(Self::from_postgres)
+            postgres::PostgresStore::connect(url).await.map(Self::from_postgres)
         } else {
             Err(StoreError::UnsupportedUrl(redact_url(url)))
         }
@@ -132,10 +126,7 @@ mod tests {
     #[test]
     fn redacts_passwords_only() {
         let cases = [
-            (
-                "postgres://app:secret@db:5432/app",
-                "postgres://app:***@db:5432/app",
-            ),
+            ("postgres://app:secret@db:5432/app", "postgres://app:***@db:5432/app"),
             ("postgres://app@db/app", "postgres://app@db/app"),
             ("sqlite://data/ql.db", "sqlite://data/ql.db"),
             ("nonsense", "nonsense"),
@@ -147,9 +138,7 @@ mod tests {
 
     #[tokio::test]
     async fn rejects_unknown_schemes() {
-        let err = Store::connect("mysql://root@localhost/x")
-            .await
-            .unwrap_err();
+        let err = Store::connect("mysql://root@localhost/x").await.unwrap_err();
         assert_eq!(
             err.to_string(),
             "unsupported database URL `mysql://root@localhost/x`: use sqlite://… or postgres://…"

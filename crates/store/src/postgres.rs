@@ -17,11 +17,8 @@ pub(crate) struct PostgresStore {
 impl PostgresStore {
     /// Connects to a `postgres://` URL and migrates the database.
     pub(crate) async fn connect(url: &str) -> crate::Result<Self> {
-        let options =
-            PgConnectOptions::from_str(url).map_err(|source| crate::StoreError::Connect {
-                url: crate::redact_url(url),
-                source,
-            })?;
+        let options = PgConnectOptions::from_str(url)
+            .map_err(|source| crate::StoreError::Connect { url: crate::redact_url(url), source })?;
         Self::connect_with(options, url).await
     }
 
@@ -32,10 +29,7 @@ impl PostgresStore {
             .acquire_timeout(Duration::from_secs(10))
             .connect_with(options)
             .await
-            .map_err(|source| crate::StoreError::Connect {
-                url: crate::redact_url(url),
-                source,
-            })?;
+            .map_err(|source| crate::StoreError::Connect { url: crate::redact_url(url), source })?;
         MIGRATOR.run(&pool).await?;
         Ok(Self { pool })
     }

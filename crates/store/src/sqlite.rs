@@ -17,10 +17,7 @@ pub(crate) struct SqliteStore {
 impl SqliteStore {
     /// Opens (creating if missing) the file named by a `sqlite://` URL and migrates it.
     pub(crate) async fn connect(url: &str) -> crate::Result<Self> {
-        let connect_error = |source| crate::StoreError::Connect {
-            url: url.to_owned(),
-            source,
-        };
+        let connect_error = |source| crate::StoreError::Connect { url: url.to_owned(), source };
         let options = SqliteConnectOptions::from_str(url)
             .map_err(connect_error)?
             .create_if_missing(true)

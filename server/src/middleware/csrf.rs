@@ -31,10 +31,7 @@ pub async fn verify_origin(
         Ok(()) => next.run(request).await,
         Err(reason) => {
             tracing::warn!(reason, path = %request.uri().path(), "cross-site request refused");
-            (
-                StatusCode::FORBIDDEN,
-                Body::from(format!("cross-site request refused: {reason}")),
-            )
+            (StatusCode::FORBIDDEN, Body::from(format!("cross-site request refused: {reason}")))
                 .into_response()
         }
     }
@@ -62,11 +59,7 @@ fn check(policy: &CsrfPolicy, headers: &HeaderMap) -> Result<(), &'static str> {
         host.is_some_and(|host| origin_of(candidate).is_some_and(|o| host_of(&o) == Some(host)))
             || policy.public_origin.as_deref() == Some(candidate)
     };
-    if ours(&origin) {
-        Ok(())
-    } else {
-        Err("the Origin is not this server")
-    }
+    if ours(&origin) { Ok(()) } else { Err("the Origin is not this server") }
 }
 
 /// `scheme://host[:port]` of a URL.
@@ -94,38 +87,20 @@ mod tests {
 
     #[test]
     fn decides_by_fetch_metadata_then_origin_then_referer() {
-        let policy = CsrfPolicy {
-            public_origin: Some("https://ql.example.com".into()),
-        };
+        let policy = CsrfPolicy { public_origin: Some("https://ql.example.com".into()) };
         let host = ("host", "127.0.0.1:3000");
         let cases: &[(&[(&str, &str)], bool)] = &[
             (&[host, ("sec-fetch-site", "same-origin")], true),
             (&[host, ("sec-fetch-site", "none")], true),
-            (
-                &[
-                    host,
-                    ("sec-fetch-site", "cross-site"),
-                    ("origin", "http://127.0.0.1:3000"),
-                ],
-                false,
-            ),
+            (&[host, ("sec-fetch-site", "cross-site"), ("origin", "http://127.0.0.1:3000")], false),
             (&[host, ("sec-fetch-site", "same-site")], false),
             (&[host, ("origin", "http://127.0.0.1:3000")], true),
             (&[host, ("origin", "http://evil.example")], false),
-            (
-                &[host, ("origin", "http://127.0.0.1:3000.evil.example")],
-                false,
-            ),
+            (&[host, ("origin", "http://127.0.0.1:3000.evil.example")], false),
             (&[host, ("origin", "https://ql.example.com")], true),
             (&[host, ("origin", "null")], false),
-            (
-                &[host, ("referer", "http://127.0.0.1:3000/projects/new")],
-                true,
-            ),
-            (
-                &[host, ("referer", "http://evil.example/127.0.0.1:3000")],
-                false,
-            ),
+            (&[host, ("referer", "http://127.0.0.1:3000/projects/new")], true),
+            (&[host, ("referer", "http://evil.example/127.0.0.1:3000")], false),
             (&[host], false),
             (&[("origin", "http://127.0.0.1:3000")], false),
         ];

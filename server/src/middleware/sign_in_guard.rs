@@ -15,21 +15,13 @@ const PUBLIC_PREFIXES: &[&str] = &["/api/", "/pkg/", "/healthz", "/readyz"];
 pub async fn redirect_signed_out(request: Request, next: Next) -> Response {
     let path = request.uri().path();
     let is_page = request.method() == Method::GET
-        && !PUBLIC_PREFIXES
-            .iter()
-            .any(|prefix| path.starts_with(prefix))
-        && !path
-            .rsplit('/')
-            .next()
-            .is_some_and(|last| last.contains('.'));
+        && !PUBLIC_PREFIXES.iter().any(|prefix| path.starts_with(prefix))
+        && !path.rsplit('/').next().is_some_and(|last| last.contains('.'));
     if !is_page {
         return next.run(request).await;
     }
     let signed_in = match request.extensions().get::<Session>() {
-        Some(session) => matches!(
-            session.get::<String>(app::ssr::SESSION_USER).await,
-            Ok(Some(_))
-        ),
+        Some(session) => matches!(session.get::<String>(app::ssr::SESSION_USER).await, Ok(Some(_))),
         None => false,
     };
     match (path == "/login", signed_in) {

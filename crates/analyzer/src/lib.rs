@@ -1,0 +1,70 @@
+//! Code analysis on tree-sitter: text in, a report out. No IO, and no input makes it panic.
+//!
+//! [`analyze`] detects the language (or takes the one given), parses the text once, and walks
+//! the tree once to gather lines, syntax errors, imports, types and functions with their
+//! complexity. The CLI and the HTTP API wrap this crate; it knows neither.
+
+mod language;
+mod names;
+mod profile;
+mod report;
+mod walk;
+
+pub use language::{Language, UnknownLanguage};
+pub use report::{FileReport, FunctionReport, Import, LineCounts, SyntaxError, TypeDecl};
+pub use walk::MAX_SYNTAX_ERRORS;
+
+/// Why a file was not analysed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AnalyzeError {
+    /// No language is known for this file name, extension or `#!` line.
+    #[error("no analyzer for {0}")]
+    UnknownLanguage(String),
+    /// The file looks binary (it holds NUL bytes).
+    #[error("{0} is a binary file")]
+    Binary(String),
+    /// The parser gave up (time limit reached or cancelled).
+    #[error("{0}: parsing stopped after the time limit")]
+    TimedOut(String),
+}
+
+/// How to analyse one file.
+#[derive(Debug, Clone, Default)]
+pub struct Options {
+    /// Use this language instead of detecting one.
+    pub language: Option<Language>,
+}
+
+/// Analyses one file's text. `path` is used for language detection and in the report.
+pub fn analyze(path: &str, source: &[u8], options: &Options) -> Result<FileReport, AnalyzeError> {
+    if is_binary(source) {
+        return Err(AnalyzeError::Binary(path.to_owned()));
+    }
+    let head = &source[..source.len().min(256)];
+    let language = options
+        .language
+        .or_else(|| Language::detect(path, head))
+        .ok_or_else(|| AnalyzeError::UnknownLanguage(path.to_owned()))?;
+    let mut parser = tree_sitter::Parser::new();
+    // Every grammar is compiled in and checked by a test, so this cannot fail at run time;
+    // should it ever, the file is reported as not parsed rather than panicking.
+    if parser.set_language(&language.grammar()).is_err() {
+        return Err(AnalyzeError::UnknownLanguage(path.to_owned()));
+    }
+    let tree = parser.parse(source, None).ok_or_else(|| AnalyzeError::TimedOut(path.to_owned()))?;
+    let walked = walk::walk(&tree, source, language.profile());
+    Ok(FileReport {
+        path: path.to_owned(),
+        language,
+        lines: walked.lines,
+        syntax_errors: walked.syntax_errors,
+        imports: walked.imports,
+        types: walked.types,
+        functions: walked.functions,
+    })
+}
+
+/// A NUL byte in the first 8 KiB marks a binary file, as git decides.
+pub fn is_binary(source: &[u8]) -> bool {
+    source[..source.len().min(8192)].contains(&0)
+}

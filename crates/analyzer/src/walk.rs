@@ -1,0 +1,287 @@
+//! One pass over a syntax tree that gathers lines, errors, imports, types and functions.
+//!
+//! The walk uses a tree cursor (no queries, no recursion, so no stack overflow on deep trees)
+//! and visits every node once. Functions nested in functions are separate entries, and their
+//! tokens count for the inner function only, as lizard counts them.
+
+use tree_sitter::{Node, Tree};
+
+use crate::profile::Profile;
+use crate::report::{FunctionReport, Import, LineCounts, SyntaxError, TypeDecl};
+
+/// The most syntax errors kept per file; a garbled file would otherwise list thousands.
+pub const MAX_SYNTAX_ERRORS: usize = 100;
+/// The longest import text kept.
+const MAX_IMPORT_CHARS: usize = 200;
+
+/// What the walk found.
+#[derive(Debug, Default)]
+pub(crate) struct Walked {
+    pub lines: LineCounts,
+    pub syntax_errors: Vec<SyntaxError>,
+    pub imports: Vec<Import>,
+    pub types: Vec<TypeDecl>,
+    pub functions: Vec<FunctionReport>,
+}
+
+/// What a node opened on the way down, to be closed on the way up.
+enum Frame {
+    Plain,
+    Function,
+    Type,
+    Nesting,
+}
+
+/// A function whose subtree the walk is inside.
+struct OpenFunction {
+    index: usize,
+    depth: u32,
+    last_line: Option<usize>,
+}
+
+struct Walker<'a> {
+    source: &'a [u8],
+    profile: &'a Profile,
+    code_lines: Vec<bool>,
+    comment_lines: Vec<bool>,
+    frames: Vec<Frame>,
+    functions: Vec<OpenFunction>,
+    type_names: Vec<String>,
+    out: Walked,
+}
+
+pub(crate) fn walk(tree: &Tree, source: &[u8], profile: &Profile) -> Walked {
+    let total = line_count(source);
+    let mut walker = Walker {
+        source,
+        profile,
+        code_lines: vec![false; total],
+        comment_lines: vec![false; total],
+        frames: Vec::new(),
+        functions: Vec::new(),
+        type_names: Vec::new(),
+        out: Walked::default(),
+    };
+    let mut cursor = tree.walk();
+    'tree: loop {
+        let descend = walker.enter(cursor.node());
+        if descend && cursor.goto_first_child() {
+            continue;
+        }
+        loop {
+            walker.leave();
+            if cursor.goto_next_sibling() {
+                break;
+            }
+            if !cursor.goto_parent() {
+                break 'tree;
+            }
+        }
+    }
+    walker.finish(total)
+}
+
+/// Lines in the text: a final line without a newline still counts.
+fn line_count(source: &[u8]) -> usize {
+    let newlines = source.iter().filter(|&&b| b == b'\n').count();
+    newlines + usize::from(!source.is_empty() && !source.ends_with(b"\n"))
+}
+
+impl Walker<'_> {
+    /// Opens a node; `false` when its subtree is to be skipped (comments).
+    fn enter(&mut self, node: Node<'_>) -> bool {
+        let kind = node.kind();
+        if node.is_error() || node.is_missing() {
+            self.syntax_error(node);
+        }
+        if self.profile.comments.contains(&kind) || self.is_docstring(node) {
+            mark(&mut self.comment_lines, node);
+            self.frames.push(Frame::Plain);
+            return false;
+        }
+        if node.child_count() == 0 {
+            self.token(node);
+        } else if self.profile.decision_node.is_some_and(|is_decision| is_decision(node)) {
+            self.decision();
+        }
+        let frame = if node.is_named() && self.profile.functions.contains(&kind) {
+            self.open_function(node);
+            Frame::Function
+        } else if node.is_named() && self.profile.types.contains(&kind) {
+            self.open_type(node);
+            Frame::Type
+        } else if node.is_named()
+            && self.profile.nesting.contains(&kind)
+            && !self.functions.is_empty()
+        {
+            self.nest();
+            Frame::Nesting
+        } else {
+            if node.is_named() && self.profile.imports.contains(&kind) {
+                self.import(node);
+            }
+            Frame::Plain
+        };
+        self.frames.push(frame);
+        true
+    }
+
+    /// A statement made of one string literal, in languages where that is documentation.
+    fn is_docstring(&self, node: Node<'_>) -> bool {
+        self.profile.string_statements_are_comments
+            && node.kind() == "expression_statement"
+            && node.named_child_count() == 1
+            && node.named_child(0).is_some_and(|child| {
+                child.kind() == "string" && is_triple_quoted(&self.source[child.byte_range()])
+            })
+    }
+
+    fn leave(&mut self) {
+        match self.frames.pop() {
+            Some(Frame::Function) => {
+                self.functions.pop();
+            }
+            Some(Frame::Type) => {
+                self.type_names.pop();
+            }
+            Some(Frame::Nesting) => {
+                if let Some(open) = self.functions.last_mut() {
+                    open.depth = open.depth.saturating_sub(1);
+                }
+            }
+            Some(Frame::Plain) | None => {}
+        }
+    }
+
+    fn token(&mut self, node: Node<'_>) {
+        if node.end_byte() > node.start_byte() {
+            mark(&mut self.code_lines, node);
+            self.count_lines(node.start_position().row, node.end_position().row);
+        }
+        if !node.is_named() && self.profile.decisions.contains(&node.kind()) {
+            self.decision();
+        }
+    }
+
+    fn decision(&mut self) {
+        if let Some(open) = self.functions.last() {
+            self.out.functions[open.index].cyclomatic += 1;
+        }
+    }
+
+    /// Adds the rows `first..=last` to the innermost function's NLOC, each row once.
+    fn count_lines(&mut self, first: usize, last: usize) {
+        let Some(open) = self.functions.last_mut() else { return };
+        let from = match open.last_line {
+            Some(seen) if seen >= first => seen + 1,
+            _ => first,
+        };
+        if last >= from {
+            self.out.functions[open.index].nloc +=
+                u32::try_from(last - from + 1).unwrap_or(u32::MAX);
+            open.last_line = Some(last);
+        }
+    }
+
+    fn open_function(&mut self, node: Node<'_>) {
+        // The line that opens a nested function also belongs to the enclosing one (lizard
+        // gives the `def`/`function` keyword to the outer function).
+        let row = node.start_position().row;
+        self.count_lines(row, row);
+        let function = FunctionReport {
+            name: crate::names::function_name(node, self.source),
+            class: self.type_names.last().cloned(),
+            start_line: line_of(node.start_position().row),
+            end_line: line_of(node.end_position().row),
+            parameters: crate::names::parameter_count(node, self.profile),
+            nloc: 0,
+            cyclomatic: 1,
+            max_nesting: 0,
+        };
+        self.functions.push(OpenFunction {
+            index: self.out.functions.len(),
+            depth: 0,
+            last_line: None,
+        });
+        self.out.functions.push(function);
+    }
+
+    fn open_type(&mut self, node: Node<'_>) {
+        let name =
+            crate::names::declared_name(node, self.source).unwrap_or_else(|| "(anonymous)".into());
+        self.type_names.push(name.clone());
+        self.out.types.push(TypeDecl {
+            name,
+            kind: node.kind().to_owned(),
+            start_line: line_of(node.start_position().row),
+            end_line: line_of(node.end_position().row),
+        });
+    }
+
+    fn nest(&mut self) {
+        if let Some(open) = self.functions.last_mut() {
+            open.depth += 1;
+            let function = &mut self.out.functions[open.index];
+            function.max_nesting = function.max_nesting.max(open.depth);
+        }
+    }
+
+    fn import(&mut self, node: Node<'_>) {
+        let text = String::from_utf8_lossy(&self.source[node.byte_range()]);
+        let text: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
+        let text = text.chars().take(MAX_IMPORT_CHARS).collect();
+        self.out.imports.push(Import { line: line_of(node.start_position().row), text });
+    }
+
+    fn syntax_error(&mut self, node: Node<'_>) {
+        if self.out.syntax_errors.len() >= MAX_SYNTAX_ERRORS {
+            return;
+        }
+        let position = node.start_position();
+        let missing = node.is_missing();
+        self.out.syntax_errors.push(SyntaxError {
+            line: line_of(position.row),
+            column: u32::try_from(position.column + 1).unwrap_or(u32::MAX),
+            kind: if missing { "missing" } else { "error" }.to_owned(),
+            expected: missing.then(|| node.kind().to_owned()),
+        });
+    }
+
+    fn finish(mut self, total: usize) -> Walked {
+        let mut lines =
+            LineCounts { total: u32::try_from(total).unwrap_or(u32::MAX), ..LineCounts::default() };
+        for (code, comment) in self.code_lines.iter().zip(&self.comment_lines) {
+            match (code, comment) {
+                (true, _) => lines.code += 1,
+                (false, true) => lines.comment += 1,
+                (false, false) => {}
+            }
+        }
+        lines.blank = lines.total - lines.code - lines.comment;
+        self.out.lines = lines;
+        self.out
+    }
+}
+
+/// `"""…"""` or `'''…'''`, after any `r`, `u`, `b` or `f` prefix.
+fn is_triple_quoted(literal: &[u8]) -> bool {
+    let body = literal.trim_ascii_start();
+    let body = &body[body.iter().take_while(|b| b.is_ascii_alphabetic()).count()..];
+    body.starts_with(b"\"\"\"") || body.starts_with(b"'''")
+}
+
+/// Marks every line the node spans.
+fn mark(lines: &mut [bool], node: Node<'_>) {
+    let first = node.start_position().row;
+    // A node ending at column 0 ends on the previous line (its trailing newline).
+    let end = node.end_position();
+    let last = if end.column == 0 && end.row > first { end.row - 1 } else { end.row };
+    for flag in lines.iter_mut().take(last + 1).skip(first) {
+        *flag = true;
+    }
+}
+
+/// Tree-sitter rows start at 0; reports count lines from 1.
+fn line_of(row: usize) -> u32 {
+    u32::try_from(row + 1).unwrap_or(u32::MAX)
+}

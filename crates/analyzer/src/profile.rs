@@ -54,12 +54,35 @@ const JS_NESTING: &[&str] = &[
     "catch_clause",
 ];
 const NONE: &[&str] = &[];
+/// Nesting in the languages with C-style statements and `foreach`.
+const FOREACH_NESTING: &[&str] = &[
+    "if_statement",
+    "for_statement",
+    "foreach_statement",
+    "while_statement",
+    "do_statement",
+    "switch_statement",
+    "try_statement",
+    "catch_clause",
+];
+
+/// What most grammars share; each profile below states only how it differs.
+const BASE: Profile = Profile {
+    functions: NONE,
+    types: NONE,
+    imports: NONE,
+    comments: &["comment"],
+    decisions: NONE,
+    nesting: NONE,
+    parameters_field: "parameters",
+    string_statements_are_comments: false,
+    decision_node: None,
+};
 
 const PYTHON: Profile = Profile {
     functions: &["function_definition"],
     types: &["class_definition"],
     imports: &["import_statement", "import_from_statement", "future_import_statement"],
-    comments: &["comment"],
     decisions: &["if", "elif", "for", "while", "except", "finally", "and", "or", "case"],
     nesting: &[
         "if_statement",
@@ -69,21 +92,17 @@ const PYTHON: Profile = Profile {
         "with_statement",
         "match_statement",
     ],
-    parameters_field: "parameters",
     string_statements_are_comments: true,
-    decision_node: None,
+    ..BASE
 };
 
 const JAVASCRIPT: Profile = Profile {
     functions: JS_FUNCTIONS,
     types: &["class_declaration", "class"],
     imports: &["import_statement"],
-    comments: &["comment"],
     decisions: JS_DECISIONS,
     nesting: JS_NESTING,
-    parameters_field: "parameters",
-    string_statements_are_comments: false,
-    decision_node: None,
+    ..BASE
 };
 
 const TYPESCRIPT: Profile = Profile {
@@ -106,16 +125,14 @@ const RUST: Profile = Profile {
         "match_expression",
         "closure_expression",
     ],
-    parameters_field: "parameters",
-    string_statements_are_comments: false,
     decision_node: Some(rust_decision),
+    ..BASE
 };
 
 const GO: Profile = Profile {
     functions: &["function_declaration", "method_declaration", "func_literal"],
     types: &["type_spec"],
     imports: &["import_spec"],
-    comments: &["comment"],
     decisions: &["if", "for", "&&", "||", "case"],
     nesting: &[
         "if_statement",
@@ -124,9 +141,7 @@ const GO: Profile = Profile {
         "type_switch_statement",
         "select_statement",
     ],
-    parameters_field: "parameters",
-    string_statements_are_comments: false,
-    decision_node: None,
+    ..BASE
 };
 
 const JAVA: Profile = Profile {
@@ -150,16 +165,13 @@ const JAVA: Profile = Profile {
         "try_statement",
         "catch_clause",
     ],
-    parameters_field: "parameters",
-    string_statements_are_comments: false,
-    decision_node: None,
+    ..BASE
 };
 
 const C: Profile = Profile {
     functions: &["function_definition"],
     types: &["struct_specifier", "union_specifier", "enum_specifier"],
     imports: &["preproc_include"],
-    comments: &["comment"],
     decisions: C_DECISIONS,
     nesting: &[
         "if_statement",
@@ -169,8 +181,7 @@ const C: Profile = Profile {
         "switch_statement",
     ],
     parameters_field: "declarator",
-    string_statements_are_comments: false,
-    decision_node: None,
+    ..BASE
 };
 
 const CPP: Profile = Profile {
@@ -205,36 +216,20 @@ const CSHARP: Profile = Profile {
         "enum_declaration",
     ],
     imports: &["using_directive"],
-    comments: &["comment"],
     decisions: &["if", "for", "foreach", "while", "catch", "&&", "||", "?", "??", "case"],
-    nesting: &[
-        "if_statement",
-        "for_statement",
-        "foreach_statement",
-        "while_statement",
-        "do_statement",
-        "switch_statement",
-        "try_statement",
-        "catch_clause",
-    ],
-    parameters_field: "parameters",
-    string_statements_are_comments: false,
-    decision_node: None,
+    nesting: FOREACH_NESTING,
+    ..BASE
 };
 
 const RUBY: Profile = Profile {
     functions: &["method", "singleton_method"],
     types: &["class", "module"],
-    imports: NONE,
-    comments: &["comment"],
     decisions: &[
         "if", "elsif", "until", "for", "while", "when", "rescue", "unless", "and", "or", "||",
         "&&", "?",
     ],
     nesting: &["if", "unless", "while", "until", "for", "case", "begin"],
-    parameters_field: "parameters",
-    string_statements_are_comments: false,
-    decision_node: None,
+    ..BASE
 };
 
 const PHP: Profile = Profile {
@@ -252,22 +247,11 @@ const PHP: Profile = Profile {
         "require_expression",
         "require_once_expression",
     ],
-    comments: &["comment"],
     decisions: &[
         "if", "elseif", "for", "foreach", "while", "catch", "match", "&&", "||", "?", "case",
     ],
-    nesting: &[
-        "if_statement",
-        "for_statement",
-        "foreach_statement",
-        "while_statement",
-        "do_statement",
-        "switch_statement",
-        "try_statement",
-    ],
-    parameters_field: "parameters",
-    string_statements_are_comments: false,
-    decision_node: None,
+    nesting: FOREACH_NESTING,
+    ..BASE
 };
 
 const KOTLIN: Profile = Profile {
@@ -284,9 +268,7 @@ const KOTLIN: Profile = Profile {
         "when_expression",
         "try_expression",
     ],
-    parameters_field: "parameters",
-    string_statements_are_comments: false,
-    decision_node: None,
+    ..BASE
 };
 
 const SWIFT: Profile = Profile {
@@ -304,9 +286,7 @@ const SWIFT: Profile = Profile {
         "switch_statement",
         "do_statement",
     ],
-    parameters_field: "parameters",
-    string_statements_are_comments: false,
-    decision_node: None,
+    ..BASE
 };
 
 const SCALA: Profile = Profile {
@@ -323,101 +303,59 @@ const SCALA: Profile = Profile {
         "match_expression",
         "try_expression",
     ],
-    parameters_field: "parameters",
-    string_statements_are_comments: false,
-    decision_node: None,
+    ..BASE
 };
 
 const LUA: Profile = Profile {
     functions: &["function_declaration", "function_definition"],
-    types: NONE,
-    imports: NONE,
-    comments: &["comment"],
     decisions: &["if", "elseif", "for", "while", "until", "and", "or"],
     nesting: &["if_statement", "for_statement", "while_statement", "repeat_statement"],
-    parameters_field: "parameters",
-    string_statements_are_comments: false,
-    decision_node: None,
+    ..BASE
 };
 
 const BASH: Profile = Profile {
     functions: &["function_definition"],
-    types: NONE,
-    imports: NONE,
-    comments: &["comment"],
     decisions: &["if", "elif", "for", "while", "until", "&&", "||"],
     nesting: &["if_statement", "for_statement", "while_statement", "case_statement"],
-    parameters_field: "parameters",
-    string_statements_are_comments: false,
-    decision_node: None,
+    ..BASE
 };
 
 const ZIG: Profile = Profile {
     functions: &["function_declaration"],
-    types: NONE,
-    imports: NONE,
-    comments: &["comment"],
     decisions: &["if", "for", "while", "catch", "and", "or", "orelse", "=>"],
     nesting: &["if_statement", "for_statement", "while_statement", "switch_expression"],
-    parameters_field: "parameters",
-    string_statements_are_comments: false,
-    decision_node: None,
+    ..BASE
 };
 
 const HASKELL: Profile = Profile {
     functions: &["function"],
     types: &["data_type", "class", "newtype"],
     imports: &["import"],
-    comments: &["comment"],
     // `&&` and `||` are ordinary operators in this grammar, not tokens.
     decisions: &["if", "case", "|"],
-    nesting: NONE,
     parameters_field: "patterns",
-    string_statements_are_comments: false,
-    decision_node: None,
+    ..BASE
 };
 
 const ELIXIR: Profile = Profile {
-    functions: NONE,
-    types: NONE,
-    imports: NONE,
-    comments: &["comment"],
     // `if`, `case` and `cond` are ordinary calls in this grammar; only operators are tokens.
     decisions: &["and", "or", "&&", "||", "->"],
-    nesting: NONE,
     parameters_field: "arguments",
-    string_statements_are_comments: false,
-    decision_node: None,
+    ..BASE
 };
 
 const OCAML: Profile = Profile {
-    functions: NONE,
     types: &["type_definition", "module_definition"],
     imports: &["open_module"],
-    comments: &["comment"],
     decisions: &["if", "match", "function", "&&", "||", "when"],
-    nesting: NONE,
     parameters_field: "parameter",
-    string_statements_are_comments: false,
-    decision_node: None,
+    ..BASE
 };
 
 /// Formats without functions: only lines, comments and syntax errors apply.
-const MARKUP: Profile = Profile {
-    functions: NONE,
-    types: NONE,
-    imports: NONE,
-    comments: &["comment"],
-    decisions: NONE,
-    nesting: NONE,
-    parameters_field: "parameters",
-    string_statements_are_comments: false,
-    decision_node: None,
-};
+const MARKUP: Profile = BASE;
 
 const SQL: Profile = Profile { comments: &["comment", "marginalia"], ..MARKUP };
-
-const JSON: Profile = Profile { comments: &["comment"], ..MARKUP };
 
 /// Every match arm after the first, and `let … else`, as lizard counts Rust.
 fn rust_decision(node: Node<'_>) -> bool {
@@ -452,8 +390,9 @@ impl Language {
             Language::Elixir => &ELIXIR,
             Language::OCaml => &OCAML,
             Language::Sql => &SQL,
-            Language::Json => &JSON,
-            Language::Html | Language::Css | Language::Yaml | Language::Toml => &MARKUP,
+            Language::Html | Language::Css | Language::Json | Language::Yaml | Language::Toml => {
+                &MARKUP
+            }
         }
     }
 }

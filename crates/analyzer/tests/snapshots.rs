@@ -51,7 +51,9 @@ fn check(path: &str, expected: Expect) {
 
 #[test]
 fn python() {
-    check("sample.py", expect![[r#"
+    check(
+        "sample.py",
+        expect![[r#"
         python lines: total 35 code 24 comment 3 blank 8
         import 1: import os
         import 2: from typing import List
@@ -60,13 +62,16 @@ fn python() {
         fn Shelf.titles 16-17 params 1 nloc 2 ccn 3 nesting 0
         fn load 20-35 params 1 nloc 12 ccn 5 nesting 4
         fn helper 32-33 params 1 nloc 2 ccn 2 nesting 0
-    "#]]);
+    "#]],
+    );
 }
 
 #[test]
 fn javascript() {
     // lizard counts 0 parameters for the inner `(x) => …`; it has one.
-    check("sample.js", expect![[r#"
+    check(
+        "sample.js",
+        expect![[r#"
         javascript lines: total 26 code 23 comment 0 blank 3
         import 1: import { readFile } from "fs";
         type class_declaration Cart 15-26
@@ -74,27 +79,34 @@ fn javascript() {
         fn pick 13-13 params 1 nloc 1 ccn 2 nesting 0
         fn (anonymous) 13-13 params 1 nloc 1 ccn 2 nesting 0
         fn Cart.add 16-25 params 1 nloc 10 ccn 3 nesting 1
-    "#]]);
+    "#]],
+    );
 }
 
 #[test]
 fn rust() {
-    check("sample.rs", expect![[r#"
+    check(
+        "sample.rs",
+        expect![[r#"
         rust lines: total 23 code 20 comment 0 blank 3
         import 1: use std::fs;
         type struct_item Loan 3-5
         type impl_item Loan 7-15
         fn Loan.fee 8-14 params 2 nloc 7 ccn 3 nesting 1
         fn parse 17-23 params 1 nloc 7 ccn 3 nesting 1
-    "#]]);
+    "#]],
+    );
 }
 
 #[test]
 fn c() {
-    check("sample.c", expect![[r#"
+    check(
+        "sample.c",
+        expect![[r#"
         c lines: total 13 code 11 comment 0 blank 2
         import 1: #include <stdio.h>
         fn max 3-5 params 2 nloc 3 ccn 2 nesting 0
         fn loop 7-13 params 0 nloc 7 ccn 4 nesting 2
-    "#]]);
+    "#]],
+    );
 }

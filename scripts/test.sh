@@ -45,7 +45,8 @@ postgres() {
     pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | head -n 1)" main start
     pg_isready -q -h 127.0.0.1 -p 5432 -t 30
   fi
-  QL_TEST_POSTGRES_URL=$url cargo test -p ql-store -- postgres_backend
+  # The same build as the unit tier, filtered to the PostgreSQL half of the contract suite.
+  QL_TEST_POSTGRES_URL=$url cargo test --workspace --exclude frontend -- postgres_backend
 }
 
 e2e() {

@@ -1,5 +1,5 @@
 //! Prints every function under a directory as CSV in the columns of lizard's reference
-//! (`file,function,start_line,ccn,nloc,params`), for comparing with
+//! (`file,function,start_line,ccn,nloc,params,cogc`), for comparing with
 //! `../shared/bench/analysis/bench_helpers.py compare`.
 //!
 //! Usage: `cargo run --release -p ql-analyzer --example functions_csv -- DIR > ours.csv`
@@ -25,7 +25,7 @@ fn main() {
     let mut paths = Vec::new();
     files(&dir, &mut paths);
     paths.sort();
-    println!("file,function,start_line,ccn,nloc,params");
+    println!("file,function,start_line,ccn,nloc,params,cogc");
     for path in paths {
         let relative = path.strip_prefix(&dir).unwrap_or(&path).display().to_string();
         let relative = relative.trim_start_matches("./").to_owned();
@@ -36,8 +36,9 @@ fn main() {
         };
         for f in report.functions {
             let name = f.name.replace([',', '"'], "_");
+            let cogc = f.cognitive.map(|c| c.to_string()).unwrap_or_default();
             println!(
-                "{relative},{name},{},{},{},{}",
+                "{relative},{name},{},{},{},{},{cogc}",
                 f.start_line, f.cyclomatic, f.nloc, f.parameters
             );
         }

@@ -4,6 +4,7 @@
 //! the tree once to gather lines, syntax errors, imports, types and functions with their
 //! complexity. The CLI and the HTTP API wrap this crate; it knows neither.
 
+mod cognitive;
 mod language;
 mod names;
 mod profile;

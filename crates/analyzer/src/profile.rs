@@ -8,6 +8,7 @@
 use tree_sitter::Node;
 
 use crate::Language;
+use crate::cognitive::{self, CognitiveRules};
 
 /// The analyzer's view of one grammar.
 #[derive(Debug)]
@@ -30,6 +31,8 @@ pub(crate) struct Profile {
     pub string_statements_are_comments: bool,
     /// Named nodes that are decisions in context (Rust's second and later match arms).
     pub decision_node: Option<fn(Node<'_>) -> bool>,
+    /// How cognitive complexity reads this grammar, where it is known.
+    pub cognitive: Option<&'static CognitiveRules>,
 }
 
 const C_DECISIONS: &[&str] = &["if", "for", "while", "&&", "||", "?", "case"];
@@ -77,6 +80,7 @@ const BASE: Profile = Profile {
     parameters_field: "parameters",
     string_statements_are_comments: false,
     decision_node: None,
+    cognitive: None,
 };
 
 const PYTHON: Profile = Profile {
@@ -93,6 +97,7 @@ const PYTHON: Profile = Profile {
         "match_statement",
     ],
     string_statements_are_comments: true,
+    cognitive: Some(&cognitive::PYTHON),
     ..BASE
 };
 
@@ -102,6 +107,7 @@ const JAVASCRIPT: Profile = Profile {
     imports: &["import_statement"],
     decisions: JS_DECISIONS,
     nesting: JS_NESTING,
+    cognitive: Some(&cognitive::C_FAMILY),
     ..BASE
 };
 
@@ -126,6 +132,7 @@ const RUST: Profile = Profile {
         "closure_expression",
     ],
     decision_node: Some(rust_decision),
+    cognitive: Some(&cognitive::RUST),
     ..BASE
 };
 
@@ -141,6 +148,7 @@ const GO: Profile = Profile {
         "type_switch_statement",
         "select_statement",
     ],
+    cognitive: Some(&cognitive::GO),
     ..BASE
 };
 
@@ -165,6 +173,7 @@ const JAVA: Profile = Profile {
         "try_statement",
         "catch_clause",
     ],
+    cognitive: Some(&cognitive::C_FAMILY),
     ..BASE
 };
 
@@ -181,6 +190,7 @@ const C: Profile = Profile {
         "switch_statement",
     ],
     parameters_field: "declarator",
+    cognitive: Some(&cognitive::C_FAMILY),
     ..BASE
 };
 
@@ -218,6 +228,7 @@ const CSHARP: Profile = Profile {
     imports: &["using_directive"],
     decisions: &["if", "for", "foreach", "while", "catch", "&&", "||", "?", "??", "case"],
     nesting: FOREACH_NESTING,
+    cognitive: Some(&cognitive::C_FAMILY),
     ..BASE
 };
 
@@ -251,6 +262,7 @@ const PHP: Profile = Profile {
         "if", "elseif", "for", "foreach", "while", "catch", "match", "&&", "||", "?", "case",
     ],
     nesting: FOREACH_NESTING,
+    cognitive: Some(&cognitive::C_FAMILY),
     ..BASE
 };
 

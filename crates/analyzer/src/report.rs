@@ -80,6 +80,9 @@ pub struct FunctionReport {
     pub nloc: u32,
     /// McCabe's number as lizard counts it: 1 plus one per decision token.
     pub cyclomatic: u32,
+    /// SonarSource's cognitive complexity, as lizard's `-Ecognitive` counts it; absent for
+    /// languages without cognitive rules yet.
+    pub cognitive: Option<u32>,
     /// The deepest nesting of control structures inside the function.
     pub max_nesting: u32,
 }

@@ -6,6 +6,7 @@
 
 use tree_sitter::{Node, Tree};
 
+use crate::cognitive;
 use crate::profile::Profile;
 use crate::report::{FunctionReport, Import, LineCounts, SyntaxError, TypeDecl};
 
@@ -25,17 +26,22 @@ pub(crate) struct Walked {
 }
 
 /// What a node opened on the way down, to be closed on the way up.
-enum Frame {
-    Plain,
-    Function,
-    Type,
-    Nesting,
+#[derive(Default)]
+struct Frame {
+    function: bool,
+    type_decl: bool,
+    nesting: bool,
+    cognitive_nesting: bool,
 }
 
 /// A function whose subtree the walk is inside.
 struct OpenFunction {
     index: usize,
+    /// Control-structure nesting, for `max_nesting`.
     depth: u32,
+    /// Nesting as cognitive complexity counts it.
+    cognitive_depth: u32,
+    recursed: bool,
     last_line: Option<usize>,
 }
 
@@ -64,7 +70,7 @@ pub(crate) fn walk(tree: &Tree, source: &[u8], profile: &Profile) -> Walked {
     };
     let mut cursor = tree.walk();
     'tree: loop {
-        let descend = walker.enter(cursor.node());
+        let descend = walker.enter(cursor.node(), cursor.field_name());
         if descend && cursor.goto_first_child() {
             continue;
         }
@@ -89,14 +95,15 @@ fn line_count(source: &[u8]) -> usize {
 
 impl Walker<'_> {
     /// Opens a node; `false` when its subtree is to be skipped (comments).
-    fn enter(&mut self, node: Node<'_>) -> bool {
+    fn enter(&mut self, node: Node<'_>, field: Option<&str>) -> bool {
         let kind = node.kind();
         if node.is_error() || node.is_missing() {
             self.syntax_error(node);
         }
+        let mut frame = Frame::default();
         if self.profile.comments.contains(&kind) || self.is_docstring(node) {
             mark(&mut self.comment_lines, node);
-            self.frames.push(Frame::Plain);
+            self.frames.push(frame);
             return false;
         }
         if node.child_count() == 0 {
@@ -104,24 +111,24 @@ impl Walker<'_> {
         } else if self.profile.decision_node.is_some_and(|is_decision| is_decision(node)) {
             self.decision();
         }
-        let frame = if node.is_named() && self.profile.functions.contains(&kind) {
+        if !self.functions.is_empty() {
+            frame.cognitive_nesting = self.cognitive(node, field);
+        }
+        if node.is_named() && self.profile.functions.contains(&kind) {
             self.open_function(node);
-            Frame::Function
+            frame.function = true;
         } else if node.is_named() && self.profile.types.contains(&kind) {
             self.open_type(node);
-            Frame::Type
+            frame.type_decl = true;
         } else if node.is_named()
             && self.profile.nesting.contains(&kind)
             && !self.functions.is_empty()
         {
             self.nest();
-            Frame::Nesting
-        } else {
-            if node.is_named() && self.profile.imports.contains(&kind) {
-                self.import(node);
-            }
-            Frame::Plain
-        };
+            frame.nesting = true;
+        } else if node.is_named() && self.profile.imports.contains(&kind) {
+            self.import(node);
+        }
         self.frames.push(frame);
         true
     }
@@ -137,20 +144,43 @@ impl Walker<'_> {
     }
 
     fn leave(&mut self) {
-        match self.frames.pop() {
-            Some(Frame::Function) => {
-                self.functions.pop();
-            }
-            Some(Frame::Type) => {
-                self.type_names.pop();
-            }
-            Some(Frame::Nesting) => {
-                if let Some(open) = self.functions.last_mut() {
-                    open.depth = open.depth.saturating_sub(1);
-                }
-            }
-            Some(Frame::Plain) | None => {}
+        let Some(frame) = self.frames.pop() else { return };
+        if frame.function {
+            self.functions.pop();
         }
+        if frame.type_decl {
+            self.type_names.pop();
+        }
+        if let Some(open) = self.functions.last_mut() {
+            if frame.nesting {
+                open.depth = open.depth.saturating_sub(1);
+            }
+            if frame.cognitive_nesting {
+                open.cognitive_depth = open.cognitive_depth.saturating_sub(1);
+            }
+        }
+    }
+
+    /// Adds `node`'s cognitive increment to the innermost function; `true` when the node
+    /// opens a level of cognitive nesting (to be closed when it is left).
+    fn cognitive(&mut self, node: Node<'_>, field: Option<&str>) -> bool {
+        let Some(rules) = self.profile.cognitive else { return false };
+        let Some(open) = self.functions.last_mut() else { return false };
+        let function = &mut self.out.functions[open.index];
+        let Some(total) = function.cognitive.as_mut() else { return false };
+        // A body that is itself a structure (a lambda whose body is a ternary) counts at the
+        // depth it opens.
+        let nests = cognitive::nests(rules, node, field);
+        if nests {
+            open.cognitive_depth += 1;
+        }
+        *total += cognitive::increment(rules, node, field, self.source, open.cognitive_depth);
+        if !open.recursed && cognitive::is_recursive_call(rules, node, self.source, &function.name)
+        {
+            open.recursed = true;
+            *total += 1;
+        }
+        nests
     }
 
     fn token(&mut self, node: Node<'_>) {
@@ -196,11 +226,14 @@ impl Walker<'_> {
             parameters: crate::names::parameter_count(node, self.profile),
             nloc: 0,
             cyclomatic: 1,
+            cognitive: self.profile.cognitive.map(|_| 0),
             max_nesting: 0,
         };
         self.functions.push(OpenFunction {
             index: self.out.functions.len(),
             depth: 0,
+            cognitive_depth: 0,
+            recursed: false,
             last_line: None,
         });
         self.out.functions.push(function);

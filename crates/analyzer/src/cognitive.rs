@@ -214,10 +214,7 @@ fn operator_of<'s>(node: Node<'_>, source: &'s [u8]) -> Option<&'s str> {
 
 fn has_label(node: Node<'_>) -> bool {
     let mut cursor = node.walk();
-    let labelled = node
-        .named_children(&mut cursor)
-        .any(|c| c.kind().contains("identifier") || c.kind() == "label");
-    labelled
+    node.named_children(&mut cursor).any(|c| c.kind().contains("identifier") || c.kind() == "label")
 }
 
 /// Whether `node` calls the function named `name` (directly, or through `self`/`this`).

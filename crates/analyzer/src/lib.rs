@@ -5,12 +5,14 @@
 //! complexity. The CLI and the HTTP API wrap this crate; it knows neither.
 
 mod cognitive;
+mod halstead;
 mod language;
 mod names;
 mod profile;
 mod report;
 mod walk;
 
+pub use halstead::{Halstead, maintainability_index};
 pub use language::{Language, UnknownLanguage};
 pub use report::{FileReport, FunctionReport, Import, LineCounts, SyntaxError, TypeDecl};
 pub use walk::MAX_SYNTAX_ERRORS;
@@ -54,10 +56,19 @@ pub fn analyze(path: &str, source: &[u8], options: &Options) -> Result<FileRepor
     }
     let tree = parser.parse(source, None).ok_or_else(|| AnalyzeError::TimedOut(path.to_owned()))?;
     let walked = walk::walk(&tree, source, language.profile());
+    let cyclomatic = walked.functions.iter().map(|f| f.cyclomatic).sum();
+    let maintainability = maintainability_index(
+        walked.halstead.volume,
+        cyclomatic,
+        walked.lines.code,
+        walked.lines.comment,
+    );
     Ok(FileReport {
         path: path.to_owned(),
         language,
         lines: walked.lines,
+        halstead: walked.halstead,
+        maintainability,
         syntax_errors: walked.syntax_errors,
         imports: walked.imports,
         types: walked.types,

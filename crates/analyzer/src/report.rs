@@ -4,6 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::Language;
+use crate::halstead::Halstead;
 
 /// Everything measured in one file.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -11,6 +12,9 @@ pub struct FileReport {
     pub path: String,
     pub language: Language,
     pub lines: LineCounts,
+    pub halstead: Halstead,
+    /// 0 (unmaintainable) to 100, as radon computes it; see [`crate::maintainability_index`].
+    pub maintainability: f64,
     /// `ERROR` and `MISSING` nodes, at most [`crate::MAX_SYNTAX_ERRORS`] of them.
     pub syntax_errors: Vec<SyntaxError>,
     pub imports: Vec<Import>,

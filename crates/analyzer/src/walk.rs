@@ -7,6 +7,7 @@
 use tree_sitter::{Node, Tree};
 
 use crate::cognitive;
+use crate::halstead::{Halstead, Tally};
 use crate::profile::Profile;
 use crate::report::{FunctionReport, Import, LineCounts, SyntaxError, TypeDecl};
 
@@ -19,6 +20,7 @@ const MAX_IMPORT_CHARS: usize = 200;
 #[derive(Debug, Default)]
 pub(crate) struct Walked {
     pub lines: LineCounts,
+    pub halstead: Halstead,
     pub syntax_errors: Vec<SyntaxError>,
     pub imports: Vec<Import>,
     pub types: Vec<TypeDecl>,
@@ -32,6 +34,7 @@ struct Frame {
     type_decl: bool,
     nesting: bool,
     cognitive_nesting: bool,
+    string: bool,
 }
 
 /// A function whose subtree the walk is inside.
@@ -47,6 +50,9 @@ struct OpenFunction {
 
 struct Walker<'a> {
     source: &'a [u8],
+    halstead: Tally<'a>,
+    /// How many string literals the walk is inside (their parts are not tokens of their own).
+    string_depth: u32,
     profile: &'a Profile,
     code_lines: Vec<bool>,
     comment_lines: Vec<bool>,
@@ -60,6 +66,8 @@ pub(crate) fn walk(tree: &Tree, source: &[u8], profile: &Profile) -> Walked {
     let total = line_count(source);
     let mut walker = Walker {
         source,
+        halstead: Tally::default(),
+        string_depth: 0,
         profile,
         code_lines: vec![false; total],
         comment_lines: vec![false; total],
@@ -106,6 +114,7 @@ impl Walker<'_> {
             self.frames.push(frame);
             return false;
         }
+        frame.string = self.count_halstead(node);
         if node.child_count() == 0 {
             self.token(node);
         } else if self.profile.decision_node.is_some_and(|is_decision| is_decision(node)) {
@@ -145,6 +154,9 @@ impl Walker<'_> {
 
     fn leave(&mut self) {
         let Some(frame) = self.frames.pop() else { return };
+        if frame.string {
+            self.string_depth -= 1;
+        }
         if frame.function {
             self.functions.pop();
         }
@@ -181,6 +193,28 @@ impl Walker<'_> {
             *total += 1;
         }
         nests
+    }
+
+    /// Tallies a token (or a whole string literal) as an operator or an operand; `true` when
+    /// `node` is a string literal, whose parts are then not tallied.
+    fn count_halstead(&mut self, node: Node<'_>) -> bool {
+        let inside_string = self.string_depth > 0;
+        if node.is_named() && is_string_kind(node.kind()) {
+            if !inside_string {
+                self.halstead.operand(&self.source[node.byte_range()]);
+            }
+            self.string_depth += 1;
+            return true;
+        }
+        if node.child_count() > 0 || inside_string || node.end_byte() == node.start_byte() {
+            return false;
+        }
+        if node.is_named() {
+            self.halstead.operand(&self.source[node.byte_range()]);
+        } else {
+            self.halstead.operator(node.kind_id());
+        }
+        false
     }
 
     fn token(&mut self, node: Node<'_>) {
@@ -292,8 +326,26 @@ impl Walker<'_> {
         }
         lines.blank = lines.total - lines.code - lines.comment;
         self.out.lines = lines;
+        self.out.halstead = self.halstead.measures();
         self.out
     }
+}
+
+/// Literal kinds that grammars split into parts but that count as one operand.
+fn is_string_kind(kind: &str) -> bool {
+    matches!(
+        kind,
+        "string"
+            | "string_literal"
+            | "raw_string_literal"
+            | "template_string"
+            | "interpreted_string_literal"
+            | "char_literal"
+            | "character_literal"
+            | "concatenated_string"
+            | "encapsed_string"
+            | "heredoc"
+    )
 }
 
 /// `"""…"""` or `'''…'''`, after any `r`, `u`, `b` or `f` prefix.

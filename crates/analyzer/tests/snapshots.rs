@@ -24,6 +24,19 @@ fn render(path: &str) -> String {
         l.blank
     )
     .expect("write");
+    let h = report.halstead;
+    writeln!(
+        out,
+        "halstead n1 {} n2 {} N1 {} N2 {} volume {:.1} difficulty {:.1}; maintainability {:.1}",
+        h.distinct_operators,
+        h.distinct_operands,
+        h.total_operators,
+        h.total_operands,
+        h.volume,
+        h.difficulty,
+        report.maintainability
+    )
+    .expect("write");
     for import in &report.imports {
         writeln!(out, "import {}: {}", import.line, import.text).expect("write");
     }
@@ -62,6 +75,7 @@ fn python() {
         "sample.py",
         expect![[r#"
             python lines: total 35 code 24 comment 3 blank 8
+            halstead n1 33 n2 29 N1 90 N2 60 volume 893.1 difficulty 34.1; maintainability 61.6
             import 1: import os
             import 2: from typing import List
             type class_definition Shelf 5-17
@@ -81,6 +95,7 @@ fn javascript() {
         "sample.js",
         expect![[r#"
             javascript lines: total 26 code 23 comment 0 blank 3
+            halstead n1 33 n2 24 N1 84 N2 42 volume 734.9 difficulty 28.9; maintainability 48.6
             import 1: import { readFile } from "fs";
             type class_declaration Cart 15-26
             fn total 3-11 params 2 nloc 9 ccn 5 cog 5 nesting 2
@@ -97,6 +112,7 @@ fn rust() {
         "sample.rs",
         expect![[r#"
             rust lines: total 23 code 20 comment 0 blank 3
+            halstead n1 27 n2 20 N1 65 N2 35 volume 555.5 difficulty 23.6; maintainability 51.6
             import 1: use std::fs;
             type struct_item Loan 3-5
             type impl_item Loan 7-15
@@ -112,6 +128,7 @@ fn c() {
         "sample.c",
         expect![[r#"
             c lines: total 13 code 11 comment 0 blank 2
+            halstead n1 19 n2 12 N1 36 N2 26 volume 307.2 difficulty 20.6; maintainability 59.1
             import 1: #include <stdio.h>
             fn max 3-5 params 2 nloc 3 ccn 2 cog 1 nesting 0
             fn loop 7-13 params 0 nloc 7 ccn 4 cog 4 nesting 2

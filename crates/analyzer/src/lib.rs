@@ -5,13 +5,16 @@
 //! complexity. The CLI and the HTTP API wrap this crate; it knows neither.
 
 mod cognitive;
+mod findings;
 mod halstead;
 mod language;
 mod names;
 mod profile;
 mod report;
+mod security;
 mod walk;
 
+pub use findings::{Category, Finding, Severity};
 pub use halstead::{Halstead, maintainability_index};
 pub use language::{Language, UnknownLanguage};
 pub use report::{FileReport, FunctionReport, Import, LineCounts, SyntaxError, TypeDecl};
@@ -55,7 +58,7 @@ pub fn analyze(path: &str, source: &[u8], options: &Options) -> Result<FileRepor
         return Err(AnalyzeError::UnknownLanguage(path.to_owned()));
     }
     let tree = parser.parse(source, None).ok_or_else(|| AnalyzeError::TimedOut(path.to_owned()))?;
-    let walked = walk::walk(&tree, source, language.profile());
+    let walked = walk::walk(&tree, source, language);
     let cyclomatic = walked.functions.iter().map(|f| f.cyclomatic).sum();
     let maintainability = maintainability_index(
         walked.halstead.volume,
@@ -73,6 +76,7 @@ pub fn analyze(path: &str, source: &[u8], options: &Options) -> Result<FileRepor
         imports: walked.imports,
         types: walked.types,
         functions: walked.functions,
+        findings: walked.findings,
     })
 }
 

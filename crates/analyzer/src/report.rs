@@ -4,6 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::Language;
+use crate::findings::Finding;
 use crate::halstead::Halstead;
 
 /// Everything measured in one file.
@@ -20,6 +21,8 @@ pub struct FileReport {
     pub imports: Vec<Import>,
     pub types: Vec<TypeDecl>,
     pub functions: Vec<FunctionReport>,
+    /// Security and quality findings, in the order of the file.
+    pub findings: Vec<Finding>,
 }
 
 /// Lines of a file. `code` lines hold at least one token that is not a comment; `comment`

@@ -6,7 +6,9 @@
 
 use tree_sitter::{Node, Tree};
 
+use crate::Language;
 use crate::cognitive;
+use crate::findings::Finding;
 use crate::halstead::{Halstead, Tally};
 use crate::profile::Profile;
 use crate::report::{FunctionReport, Import, LineCounts, SyntaxError, TypeDecl};
@@ -20,6 +22,7 @@ const MAX_IMPORT_CHARS: usize = 200;
 #[derive(Debug, Default)]
 pub(crate) struct Walked {
     pub lines: LineCounts,
+    pub findings: Vec<Finding>,
     pub halstead: Halstead,
     pub syntax_errors: Vec<SyntaxError>,
     pub imports: Vec<Import>,
@@ -50,6 +53,7 @@ struct OpenFunction {
 
 struct Walker<'a> {
     source: &'a [u8],
+    language: Language,
     halstead: Tally<'a>,
     /// How many string literals the walk is inside (their parts are not tokens of their own).
     string_depth: u32,
@@ -62,10 +66,12 @@ struct Walker<'a> {
     out: Walked,
 }
 
-pub(crate) fn walk(tree: &Tree, source: &[u8], profile: &Profile) -> Walked {
+pub(crate) fn walk(tree: &Tree, source: &[u8], language: Language) -> Walked {
     let total = line_count(source);
+    let profile = language.profile();
     let mut walker = Walker {
         source,
+        language,
         halstead: Tally::default(),
         string_depth: 0,
         profile,
@@ -109,6 +115,9 @@ impl Walker<'_> {
             self.syntax_error(node);
         }
         let mut frame = Frame::default();
+        if node.is_named() {
+            crate::security::check(node, self.language, self.source, &mut self.out.findings);
+        }
         if self.profile.comments.contains(&kind) || self.is_docstring(node) {
             mark(&mut self.comment_lines, node);
             self.frames.push(frame);

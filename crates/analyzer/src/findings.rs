@@ -81,10 +81,42 @@ impl Finding {
         category: Category,
     ) -> FindingBuilder {
         let start = node.start_position();
-        let line_start = source[..node.start_byte().min(source.len())]
-            .iter()
-            .rposition(|&b| b == b'\n')
-            .map_or(0, |i| i + 1);
+        let place =
+            (to_u32(start.row + 1), to_u32(start.column + 1), to_u32(node.end_position().row + 1));
+        Self::at_byte(source, node.start_byte(), place, rule, category)
+    }
+
+    /// A finding about lines `line..=end_line` (from 1), such as a whole function.
+    pub(crate) fn at_lines(
+        source: &[u8],
+        line: u32,
+        end_line: u32,
+        rule: &str,
+        category: Category,
+    ) -> FindingBuilder {
+        let skip = usize::try_from(line.saturating_sub(1)).unwrap_or(usize::MAX);
+        let offset = if skip == 0 {
+            0
+        } else {
+            source
+                .iter()
+                .enumerate()
+                .filter(|(_, b)| **b == b'\n')
+                .nth(skip - 1)
+                .map_or(source.len(), |(i, _)| i + 1)
+        };
+        Self::at_byte(source, offset, (line, 1, end_line), rule, category)
+    }
+
+    fn at_byte(
+        source: &[u8],
+        offset: usize,
+        place: (u32, u32, u32),
+        rule: &str,
+        category: Category,
+    ) -> FindingBuilder {
+        let offset = offset.min(source.len());
+        let line_start = source[..offset].iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
         let line_end = source[line_start..]
             .iter()
             .position(|&b| b == b'\n')
@@ -94,15 +126,16 @@ impl Finding {
             .chars()
             .take(MAX_SNIPPET_CHARS)
             .collect();
+        let (line, column, end_line) = place;
         FindingBuilder(Finding {
             rule: rule.to_owned(),
             category,
             severity: Severity::Low,
             cwe: None,
             message: String::new(),
-            line: to_u32(start.row + 1),
-            column: to_u32(start.column + 1),
-            end_line: to_u32(node.end_position().row + 1),
+            line,
+            column,
+            end_line,
             snippet,
         })
     }

@@ -10,6 +10,7 @@ mod halstead;
 mod language;
 mod names;
 mod profile;
+mod quality;
 mod report;
 mod security;
 mod walk;
@@ -17,6 +18,7 @@ mod walk;
 pub use findings::{Category, Finding, Severity};
 pub use halstead::{Halstead, maintainability_index};
 pub use language::{Language, UnknownLanguage};
+pub use quality::Thresholds;
 pub use report::{FileReport, FunctionReport, Import, LineCounts, SyntaxError, TypeDecl};
 pub use walk::MAX_SYNTAX_ERRORS;
 
@@ -39,6 +41,8 @@ pub enum AnalyzeError {
 pub struct Options {
     /// Use this language instead of detecting one.
     pub language: Option<Language>,
+    /// Limits for quality findings.
+    pub thresholds: Thresholds,
 }
 
 /// Analyses one file's text. `path` is used for language detection and in the report.
@@ -66,6 +70,14 @@ pub fn analyze(path: &str, source: &[u8], options: &Options) -> Result<FileRepor
         walked.lines.code,
         walked.lines.comment,
     );
+    let mut findings = walked.findings;
+    findings.extend(quality::findings(
+        source,
+        &walked.functions,
+        walked.lines,
+        &options.thresholds,
+    ));
+    findings.sort_by_key(|f| (f.line, f.column));
     Ok(FileReport {
         path: path.to_owned(),
         language,
@@ -76,7 +88,7 @@ pub fn analyze(path: &str, source: &[u8], options: &Options) -> Result<FileRepor
         imports: walked.imports,
         types: walked.types,
         functions: walked.functions,
-        findings: walked.findings,
+        findings,
     })
 }
 

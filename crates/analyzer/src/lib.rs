@@ -43,6 +43,8 @@ pub struct Options {
     pub language: Option<Language>,
     /// Limits for quality findings.
     pub thresholds: Thresholds,
+    /// Stop parsing a file after this long and report it as timed out.
+    pub time_limit: Option<std::time::Duration>,
 }
 
 /// Analyses one file's text. `path` is used for language detection and in the report.
@@ -61,7 +63,18 @@ pub fn analyze(path: &str, source: &[u8], options: &Options) -> Result<FileRepor
     if parser.set_language(&language.grammar()).is_err() {
         return Err(AnalyzeError::UnknownLanguage(path.to_owned()));
     }
-    let tree = parser.parse(source, None).ok_or_else(|| AnalyzeError::TimedOut(path.to_owned()))?;
+    let started = std::time::Instant::now();
+    let mut within_time = |_: &tree_sitter::ParseState| match options.time_limit {
+        Some(limit) if started.elapsed() > limit => std::ops::ControlFlow::Break(()),
+        _ => std::ops::ControlFlow::Continue(()),
+    };
+    let parse_options = tree_sitter::ParseOptions::new().progress_callback(&mut within_time);
+    let length = source.len();
+    let mut read =
+        |offset: usize, _| source.get(offset..).filter(|_| offset < length).unwrap_or_default();
+    let tree = parser
+        .parse_with_options(&mut read, None, Some(parse_options))
+        .ok_or_else(|| AnalyzeError::TimedOut(path.to_owned()))?;
     let walked = walk::walk(&tree, source, language);
     let cyclomatic = walked.functions.iter().map(|f| f.cyclomatic).sum();
     let maintainability = maintainability_index(
@@ -95,4 +108,62 @@ pub fn analyze(path: &str, source: &[u8], options: &Options) -> Result<FileRepor
 /// A NUL byte in the first 8 KiB marks a binary file, as git decides.
 pub fn is_binary(source: &[u8]) -> bool {
     source[..source.len().min(8192)].contains(&0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bad_input_is_an_error_or_a_report_never_a_panic() {
+        let cases: &[(&str, &[u8], u32)] = &[
+            ("empty.py", b"", 0),
+            ("invalid-utf8.py", b"x = '\xff\xfe'\ndef f(\xc3):\n  pass\n", 3),
+            ("garbage.rs", b"fn ((( {{{ ]]] ;;; impl for where", 1),
+            ("only-newlines.js", b"\n\n\n", 3),
+            ("no-newline.go", b"package main", 1),
+        ];
+        for (path, source, total) in cases {
+            let report = analyze(path, source, &Options::default()).expect(path);
+            assert_eq!(report.lines.total, *total, "{path}");
+            assert_eq!(
+                report.lines.code + report.lines.comment + report.lines.blank,
+                *total,
+                "{path}"
+            );
+        }
+        assert!(
+            !analyze("garbage.rs", b"fn ((( {{{", &Options::default())
+                .expect("report")
+                .syntax_errors
+                .is_empty()
+        );
+        assert_eq!(
+            analyze("x.bin", b"\x7fELF\x00\x01", &Options::default()),
+            Err(AnalyzeError::Binary("x.bin".into()))
+        );
+        assert_eq!(
+            analyze("notes.txt", b"hello", &Options::default()),
+            Err(AnalyzeError::UnknownLanguage("notes.txt".into()))
+        );
+    }
+
+    #[test]
+    fn a_huge_minified_file_stops_at_the_time_limit() {
+        let line =
+            "var a=function(b){return b&&b.c?b.d(b.e):[1,2,3].map(function(x){return x*2})};"
+                .repeat(130_000);
+        assert!(line.len() > 10_000_000);
+        let options = Options {
+            time_limit: Some(std::time::Duration::from_millis(50)),
+            ..Options::default()
+        };
+        let started = std::time::Instant::now();
+        let result = analyze("bundle.min.js", line.as_bytes(), &options);
+        assert_eq!(
+            result.map(|r| r.lines.total),
+            Err(AnalyzeError::TimedOut("bundle.min.js".into()))
+        );
+        assert!(started.elapsed() < std::time::Duration::from_secs(5), "{:?}", started.elapsed());
+    }
 }

@@ -23,6 +23,8 @@ enum Command {
     Serve,
     /// Apply pending database migrations, then exit.
     Migrate,
+    /// Analyse source files: metrics, complexity, security and quality findings.
+    Analyze(crate::analyze_command::AnalyzeArgs),
     /// Inspect the configuration.
     Config {
         #[command(subcommand)]
@@ -39,6 +41,10 @@ enum ConfigCommand {
 /// Runs the command line and turns any failure into one line on stderr and exit code 1.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
+    // The analyzer needs neither the config nor the database.
+    if let Some(Command::Analyze(args)) = cli.command {
+        return crate::analyze_command::run(args);
+    }
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
@@ -64,6 +70,6 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             tracing::info!("migrations applied");
             Ok(())
         }),
-        Command::Config { .. } => Ok(()),
+        Command::Config { .. } | Command::Analyze(_) => Ok(()),
     }
 }

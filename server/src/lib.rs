@@ -3,6 +3,7 @@
 //! The binary (`main.rs`) parses the command line and calls into here; tests build the same
 //! router with [`http_router`] and call it without a socket.
 
+mod analyze_command;
 pub mod cli;
 pub mod config;
 mod middleware;

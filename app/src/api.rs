@@ -1,5 +1,6 @@
 //! Server functions: each authorizes, calls one service method and returns wire types.
 
+pub mod analysis;
 pub mod audit;
 pub mod projects;
 pub mod session;

@@ -31,3 +31,77 @@ pub struct AuditView {
     pub action: String,
     pub target: String,
 }
+
+/// What the editor shows about a buffer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BufferAnalysis {
+    pub language: String,
+    pub code_lines: u32,
+    pub comment_lines: u32,
+    pub maintainability: f64,
+    pub functions: Vec<FunctionView>,
+    pub problems: Vec<ProblemView>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FunctionView {
+    pub name: String,
+    pub start_line: u32,
+    pub end_line: u32,
+    pub cyclomatic: u32,
+    pub cognitive: Option<u32>,
+}
+
+/// A finding or a syntax error, placed for an editor marker.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProblemView {
+    /// `high`, `medium`, `low`, or `error` for syntax errors.
+    pub severity: String,
+    pub rule: String,
+    pub message: String,
+    pub line: u32,
+    pub column: u32,
+    pub end_line: u32,
+}
+
+/// Converts an analyzer report into what the editor needs.
+#[cfg(feature = "ssr")]
+pub fn buffer_analysis(report: ql_analyzer::FileReport) -> BufferAnalysis {
+    let syntax = report.syntax_errors.iter().map(|e| ProblemView {
+        severity: "error".to_owned(),
+        rule: format!("syntax.{}", e.kind),
+        message: match &e.expected {
+            Some(token) => format!("syntax error: missing `{token}`"),
+            None => "syntax error".to_owned(),
+        },
+        line: e.line,
+        column: e.column,
+        end_line: e.line,
+    });
+    let findings = report.findings.iter().map(|f| ProblemView {
+        severity: f.severity.to_string(),
+        rule: f.rule.clone(),
+        message: f.message.clone(),
+        line: f.line,
+        column: f.column,
+        end_line: f.end_line,
+    });
+    BufferAnalysis {
+        language: report.language.id().to_owned(),
+        code_lines: report.lines.code,
+        comment_lines: report.lines.comment,
+        maintainability: report.maintainability,
+        functions: report
+            .functions
+            .iter()
+            .map(|f| FunctionView {
+                name: f.name.clone(),
+                start_line: f.start_line,
+                end_line: f.end_line,
+                cyclomatic: f.cyclomatic,
+                cognitive: f.cognitive,
+            })
+            .collect(),
+        problems: syntax.chain(findings).collect(),
+    }
+}

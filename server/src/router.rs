@@ -6,7 +6,7 @@ use anyhow::Context as _;
 use app::{App, shell};
 use axum::Router;
 use axum::http::{HeaderValue, header};
-use axum::routing::get;
+use axum::routing::{get, post};
 use leptos::prelude::*;
 use leptos_axum::{LeptosRoutes, generate_route_list};
 use ql_services::{AuthMode, Services};
@@ -24,7 +24,7 @@ use tracing::Level;
 
 use crate::config::Config;
 use crate::middleware::{csrf, sign_in_guard};
-use crate::routes::health;
+use crate::routes::{analyze, health};
 use crate::session_store::DbSessionStore;
 
 /// The name of the session cookie.
@@ -83,13 +83,18 @@ pub fn http_router(services: Services, config: &Config) -> Router {
         .fallback(leptos_axum::file_and_error_handler(shell))
         .with_state(leptos_options);
 
+    // The analyze API reads larger bodies and enforces its own limits with clear answers.
+    let analyze_routes =
+        Router::new().route("/api/analyze", post(analyze::analyze)).with_state(services.clone());
+
     let router = Router::new()
         .merge(health_routes)
         .merge(app_routes)
+        .layer(RequestBodyLimitLayer::new(config.http.max_body_bytes))
+        .merge(analyze_routes)
         .layer(axum::middleware::from_fn(sign_in_guard::redirect_signed_out))
         .layer(session_layer)
         .layer(axum::middleware::from_fn_with_state(csrf_policy, csrf::verify_origin))
-        .layer(RequestBodyLimitLayer::new(config.http.max_body_bytes))
         .layer(TimeoutLayer::with_status_code(
             axum::http::StatusCode::REQUEST_TIMEOUT,
             Duration::from_secs(config.http.request_timeout_secs),

@@ -1,3 +1,4 @@
 //! HTTP routes outside the Leptos app, one module per resource.
 
+pub mod analyze;
 pub mod health;

@@ -119,3 +119,51 @@ fn migrate_creates_the_database_and_config_example_parses() {
         .expect("run");
     assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
 }
+
+#[test]
+fn analyze_reports_findings_and_fails_on_request() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let src = dir.path().join("src");
+    std::fs::create_dir_all(&src).expect("mkdir");
+    std::fs::write(src.join("run.py"), "import os\n\ndef run(p):\n    os.system('ls ' + p)\n")
+        .expect("write");
+    std::fs::write(src.join("ok.rs"), "fn ok() -> u32 {\n    1\n}\n").expect("write");
+
+    let output = quantumlayer(dir.path())
+        .args(["analyze", "src", "--format", "json", "--fail-on", "high"])
+        .output()
+        .expect("run");
+    assert_eq!(output.status.code(), Some(1), "{}", String::from_utf8_lossy(&output.stderr));
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).expect("json");
+    assert_eq!(report["schema"], "quantumlayer.analysis/v1");
+    assert_eq!(report["totals"]["files"], 2);
+    assert_eq!(report["totals"]["findings_high"], 1);
+    assert_eq!(report["files"][0]["path"], "src/ok.rs", "files are sorted by path");
+    let finding = &report["files"][1]["findings"][0];
+    assert_eq!(
+        (finding["rule"].as_str(), finding["line"].as_u64()),
+        (Some("py.os-system"), Some(4))
+    );
+
+    let output = quantumlayer(dir.path())
+        .args(["analyze", "src/ok.rs", "--fail-on", "low"])
+        .output()
+        .expect("run");
+    assert_eq!(output.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&output.stdout).contains("1 files, 3 code lines"));
+
+    let output = quantumlayer(dir.path())
+        .args(["analyze", "src", "--format", "sarif"])
+        .output()
+        .expect("run");
+    let sarif: serde_json::Value = serde_json::from_slice(&output.stdout).expect("sarif json");
+    assert_eq!(sarif["version"], "2.1.0");
+    assert_eq!(sarif["runs"][0]["results"][0]["ruleId"], "py.os-system");
+
+    let output = quantumlayer(dir.path()).args(["analyze", "missing"]).output().expect("run");
+    assert_eq!(output.status.code(), Some(2));
+    assert_eq!(
+        String::from_utf8_lossy(&output.stderr).trim(),
+        "error: missing: no such file or directory"
+    );
+}

@@ -258,3 +258,123 @@ async fn projects_are_renamed_and_deleted_with_audit_rows() {
     assert_eq!(actions, ["project.delete", "project.update", "project.create"]);
     assert_eq!(audit[1]["target"], "project \"Lending library\"");
 }
+
+async fn analyze(app: &mut TestApp, body: &str) -> (StatusCode, serde_json::Value) {
+    let response = app.send(app.post("/api/analyze", body, Some(ORIGIN))).await;
+    let status = response.status();
+    (status, json(response).await)
+}
+
+#[tokio::test]
+async fn analyze_api_answers_the_cli_schema() {
+    let mut app = TestApp::signed_in().await;
+    let snippet = serde_json::json!({
+        "path": "run.py",
+        "content": "import os\ndef run(p):\n    os.system('ls ' + p)\n",
+    });
+    let (status, report) = analyze(&mut app, &snippet.to_string()).await;
+    assert_eq!(status, StatusCode::OK, "{report}");
+    assert_eq!(report["schema"], "quantumlayer.analysis/v1");
+    assert_eq!(report["files"][0]["language"], "python");
+    assert_eq!(report["files"][0]["findings"][0]["rule"], "py.os-system");
+
+    let typed = serde_json::json!({ "content": "fn main() {}\n", "language": "rust" });
+    let (status, report) = analyze(&mut app, &typed.to_string()).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(report["files"][0]["language"], "rust");
+
+    let files = serde_json::json!({ "files": [
+        { "path": "a.js", "content": "function a(x) { return x ? 1 : 2; }\n" },
+        { "path": "b.go", "content": "package b\nfunc B() {}\n" },
+        { "path": "c.txt", "content": "plain text" },
+    ]});
+    let (status, report) = analyze(&mut app, &files.to_string()).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(report["totals"]["files"], 2);
+    assert_eq!(report["unknown_language"], 1);
+}
+
+#[tokio::test]
+async fn analyze_api_limits_and_bad_requests() {
+    let mut app = TestApp::signed_in().await;
+    let too_many: Vec<_> = (0..2_001)
+        .map(|i| serde_json::json!({ "path": format!("f{i}.py"), "content": "x = 1\n" }))
+        .collect();
+    let big_file = serde_json::json!({ "path": "big.py", "content": "#".repeat(1024 * 1024 + 1) });
+    let huge: Vec<_> = (0..21)
+        .map(
+            |i| serde_json::json!({ "path": format!("f{i}.py"), "content": "#".repeat(1_000_000) }),
+        )
+        .collect();
+    let cases = [
+        (
+            serde_json::json!({ "files": too_many }).to_string(),
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "2001 files is over the limit of 2000 a request",
+        ),
+        (
+            big_file.to_string(),
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "big.py is over the limit of 1 MiB a file",
+        ),
+        (
+            serde_json::json!({ "files": huge }).to_string(),
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "the request is over 20 MiB; send fewer files per request",
+        ),
+        (
+            "{not json".to_owned(),
+            StatusCode::BAD_REQUEST,
+            "invalid request: key must be a string at line 1 column 2",
+        ),
+        (
+            serde_json::json!({ "content": "x", "files": [] }).to_string(),
+            StatusCode::BAD_REQUEST,
+            "send either `content` (with an optional `path` and `language`) or `files` alone",
+        ),
+        (
+            serde_json::json!({ "content": "x", "language": "cobol" }).to_string(),
+            StatusCode::BAD_REQUEST,
+            "unknown language `cobol`",
+        ),
+        (
+            serde_json::json!({ "files": [] }).to_string(),
+            StatusCode::BAD_REQUEST,
+            "`files` is empty",
+        ),
+    ];
+    for (body, status, message) in cases {
+        let (got, answer) = analyze(&mut app, &body).await;
+        assert_eq!((got, answer["error"].as_str()), (status, Some(message)));
+    }
+}
+
+#[tokio::test]
+async fn analyze_api_needs_a_session() {
+    let mut app = TestApp::new().await;
+    let (status, answer) = analyze(&mut app, r#"{"content": "x = 1"}"#).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert_eq!(answer["error"], "sign in first");
+}
+
+#[tokio::test]
+async fn editor_buffers_are_analysed_by_a_server_function() {
+    let mut app = TestApp::signed_in().await;
+    let form =
+        format!("path=app.py&content={}", urlencode("def f(x):\n    return eval(x)\n\ndef g(:\n"));
+    let response =
+        app.send(app.post(app::api::analysis::AnalyzeBuffer::PATH, &form, Some(ORIGIN))).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let analysis = json(response).await;
+    assert_eq!(analysis["language"], "python");
+    assert_eq!(analysis["functions"][0]["name"], "f");
+    let problems = analysis["problems"].as_array().expect("problems");
+    assert!(problems.iter().any(|p| p["severity"] == "error" && p["line"] == 4), "{problems:?}");
+    assert!(problems.iter().any(|p| p["rule"] == "py.eval" && p["line"] == 2), "{problems:?}");
+
+    let form = "path=notes.txt&content=hello";
+    let response =
+        app.send(app.post(app::api::analysis::AnalyzeBuffer::PATH, form, Some(ORIGIN))).await;
+    assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(json(response).await["message"], "no analyzer for notes.txt");
+}

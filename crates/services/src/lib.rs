@@ -4,6 +4,7 @@
 //! the store. Nothing here knows HTTP, Leptos or sessions: the edge resolves who is acting and
 //! converts results to wire types.
 
+mod analysis;
 mod error;
 mod principal;
 mod projects;

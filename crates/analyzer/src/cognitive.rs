@@ -124,23 +124,24 @@ pub(crate) const GO: CognitiveRules = CognitiveRules {
 pub(crate) fn increment(
     rules: &CognitiveRules,
     node: Node<'_>,
+    parent: Option<Node<'_>>,
     field: Option<&str>,
     source: &[u8],
     depth: u32,
 ) -> u32 {
     let kind = node.kind();
-    if is_bare_else(rules, node, field) {
+    if is_bare_else(rules, node, parent, field) {
         return 1;
     }
     if rules.structural.contains(&kind) {
         // `else if` counts once, as an `else`.
-        return if is_else_if(rules, node, field) { 0 } else { 1 + depth };
+        return if is_else_if(rules, node, parent, field) { 0 } else { 1 + depth };
     }
     if rules.hybrid.contains(&kind) {
         return 1;
     }
     if rules.binary.contains(&kind) {
-        return u32::from(starts_logical_sequence(rules, node, source));
+        return u32::from(starts_logical_sequence(rules, node, parent, source));
     }
     if rules.gotos.contains(&kind) {
         return 1;
@@ -152,8 +153,13 @@ pub(crate) fn increment(
 }
 
 /// Whether `node`, found in field `field` of its parent, is a body that nests one level.
-pub(crate) fn nests(rules: &CognitiveRules, node: Node<'_>, field: Option<&str>) -> bool {
-    let Some(parent) = node.parent() else { return false };
+pub(crate) fn nests(
+    rules: &CognitiveRules,
+    node: Node<'_>,
+    parent: Option<Node<'_>>,
+    field: Option<&str>,
+) -> bool {
+    let Some(parent) = parent else { return false };
     let parent_kind = parent.kind();
     if rules.nesting_only.contains(&parent_kind) {
         return field == Some("body");
@@ -170,7 +176,7 @@ pub(crate) fn nests(rules: &CognitiveRules, node: Node<'_>, field: Option<&str>)
     if TERNARIES.contains(&parent_kind) {
         return node.prev_named_sibling().is_some();
     }
-    if is_bare_else(rules, node, field) {
+    if is_bare_else(rules, node, Some(parent), field) {
         return true;
     }
     match field {
@@ -181,29 +187,44 @@ pub(crate) fn nests(rules: &CognitiveRules, node: Node<'_>, field: Option<&str>)
 }
 
 /// A structure that is the whole of an `else`: `else if`, with or without an `else` node.
-fn is_else_if(rules: &CognitiveRules, node: Node<'_>, field: Option<&str>) -> bool {
-    node.parent().is_some_and(|p| {
+fn is_else_if(
+    rules: &CognitiveRules,
+    node: Node<'_>,
+    parent: Option<Node<'_>>,
+    field: Option<&str>,
+) -> bool {
+    parent.is_some_and(|p| {
         (rules.hybrid.contains(&p.kind()) && p.kind() == "else_clause")
             || (field == Some("alternative") && p.kind() == node.kind())
     })
 }
 
 /// An `else` body that grammars such as Go's hang straight off the `if` (no `else` node).
-fn is_bare_else(rules: &CognitiveRules, node: Node<'_>, field: Option<&str>) -> bool {
+fn is_bare_else(
+    rules: &CognitiveRules,
+    node: Node<'_>,
+    parent: Option<Node<'_>>,
+    field: Option<&str>,
+) -> bool {
     field == Some("alternative")
         && !rules.hybrid.contains(&node.kind())
         && !rules.structural.contains(&node.kind())
-        && node.parent().is_some_and(|p| !TERNARIES.contains(&p.kind()))
+        && parent.is_some_and(|p| !TERNARIES.contains(&p.kind()))
 }
 
 /// A logical operation whose operator differs from that of the operation it is part of.
-fn starts_logical_sequence(rules: &CognitiveRules, node: Node<'_>, source: &[u8]) -> bool {
+fn starts_logical_sequence(
+    rules: &CognitiveRules,
+    node: Node<'_>,
+    parent: Option<Node<'_>>,
+    source: &[u8],
+) -> bool {
     let Some(operator) = operator_of(node, source) else { return false };
     if !rules.logical_operators.contains(&operator) {
         return false;
     }
     let parent_operator =
-        node.parent().filter(|p| p.kind() == node.kind()).and_then(|p| operator_of(p, source));
+        parent.filter(|p| p.kind() == node.kind()).and_then(|p| operator_of(p, source));
     parent_operator != Some(operator)
 }
 

@@ -23,14 +23,14 @@ pub(crate) fn declared_name(node: Node<'_>, source: &[u8]) -> Option<String> {
 }
 
 /// A function's name, or the name it is bound to (`const f = () => …`), or `(anonymous)`.
-pub(crate) fn function_name(node: Node<'_>, source: &[u8]) -> String {
+pub(crate) fn function_name(node: Node<'_>, parent: Option<Node<'_>>, source: &[u8]) -> String {
     if let Some(name) = node.child_by_field_name("name") {
         return innermost_identifier(name, source);
     }
     if let Some(declarator) = node.child_by_field_name("declarator") {
         return innermost_identifier(declarator, source);
     }
-    if let Some(parent) = node.parent() {
+    if let Some(parent) = parent {
         let bound = match parent.kind() {
             "variable_declarator" | "pair" | "public_field_definition" | "field_definition" => {
                 parent.child_by_field_name("name").or_else(|| parent.child_by_field_name("key"))

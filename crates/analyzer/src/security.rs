@@ -43,7 +43,13 @@ const BINDINGS: &[(&str, &str, &str)] = &[
 ];
 
 /// Reports what `node` itself shows (not its descendants, which are visited on their own).
-pub(crate) fn check(node: Node<'_>, language: Language, source: &[u8], out: &mut Vec<Finding>) {
+pub(crate) fn check(
+    node: Node<'_>,
+    parent: Option<Node<'_>>,
+    language: Language,
+    source: &[u8],
+    out: &mut Vec<Finding>,
+) {
     let kind = node.kind();
     if calls::CALL_KINDS.contains(&kind) {
         check_call(node, language, source, out);
@@ -65,7 +71,7 @@ pub(crate) fn check(node: Node<'_>, language: Language, source: &[u8], out: &mut
                 .cwe(78)
                 .message("backticks run a command line with values spliced in"),
         );
-    } else if strings::is_string(node) && !node.parent().is_some_and(strings::is_string) {
+    } else if strings::is_string(node) && !parent.is_some_and(strings::is_string) {
         check_tokens(node, source, out);
     }
 }

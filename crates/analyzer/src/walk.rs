@@ -31,8 +31,8 @@ pub(crate) struct Walked {
 }
 
 /// What a node opened on the way down, to be closed on the way up.
-#[derive(Default)]
-struct Frame {
+struct Frame<'t> {
+    node: Node<'t>,
     function: bool,
     type_decl: bool,
     nesting: bool,
@@ -60,13 +60,13 @@ struct Walker<'a> {
     profile: &'a Profile,
     code_lines: Vec<bool>,
     comment_lines: Vec<bool>,
-    frames: Vec<Frame>,
+    frames: Vec<Frame<'a>>,
     functions: Vec<OpenFunction>,
     type_names: Vec<String>,
     out: Walked,
 }
 
-pub(crate) fn walk(tree: &Tree, source: &[u8], language: Language) -> Walked {
+pub(crate) fn walk<'a>(tree: &'a Tree, source: &'a [u8], language: Language) -> Walked {
     let total = line_count(source);
     let profile = language.profile();
     let mut walker = Walker {
@@ -107,16 +107,30 @@ fn line_count(source: &[u8]) -> usize {
     newlines + usize::from(!source.is_empty() && !source.ends_with(b"\n"))
 }
 
-impl Walker<'_> {
+impl<'a> Walker<'a> {
     /// Opens a node; `false` when its subtree is to be skipped (comments).
-    fn enter(&mut self, node: Node<'_>, field: Option<&str>) -> bool {
+    fn enter(&mut self, node: Node<'a>, field: Option<&str>) -> bool {
         let kind = node.kind();
         if node.is_error() || node.is_missing() {
             self.syntax_error(node);
         }
-        let mut frame = Frame::default();
+        let parent = self.frames.last().map(|f| f.node);
+        let mut frame = Frame {
+            node,
+            function: false,
+            type_decl: false,
+            nesting: false,
+            cognitive_nesting: false,
+            string: false,
+        };
         if node.is_named() {
-            crate::security::check(node, self.language, self.source, &mut self.out.findings);
+            crate::security::check(
+                node,
+                parent,
+                self.language,
+                self.source,
+                &mut self.out.findings,
+            );
         }
         if self.profile.comments.contains(&kind) || self.is_docstring(node) {
             mark(&mut self.comment_lines, node);
@@ -130,10 +144,10 @@ impl Walker<'_> {
             self.decision();
         }
         if !self.functions.is_empty() {
-            frame.cognitive_nesting = self.cognitive(node, field);
+            frame.cognitive_nesting = self.cognitive(node, parent, field);
         }
         if node.is_named() && self.profile.functions.contains(&kind) {
-            self.open_function(node);
+            self.open_function(node, parent);
             frame.function = true;
         } else if node.is_named() && self.profile.types.contains(&kind) {
             self.open_type(node);
@@ -184,18 +198,19 @@ impl Walker<'_> {
 
     /// Adds `node`'s cognitive increment to the innermost function; `true` when the node
     /// opens a level of cognitive nesting (to be closed when it is left).
-    fn cognitive(&mut self, node: Node<'_>, field: Option<&str>) -> bool {
+    fn cognitive(&mut self, node: Node<'_>, parent: Option<Node<'_>>, field: Option<&str>) -> bool {
         let Some(rules) = self.profile.cognitive else { return false };
         let Some(open) = self.functions.last_mut() else { return false };
         let function = &mut self.out.functions[open.index];
         let Some(total) = function.cognitive.as_mut() else { return false };
         // A body that is itself a structure (a lambda whose body is a ternary) counts at the
         // depth it opens.
-        let nests = cognitive::nests(rules, node, field);
+        let nests = cognitive::nests(rules, node, parent, field);
         if nests {
             open.cognitive_depth += 1;
         }
-        *total += cognitive::increment(rules, node, field, self.source, open.cognitive_depth);
+        *total +=
+            cognitive::increment(rules, node, parent, field, self.source, open.cognitive_depth);
         if !open.recursed && cognitive::is_recursive_call(rules, node, self.source, &function.name)
         {
             open.recursed = true;
@@ -256,13 +271,13 @@ impl Walker<'_> {
         }
     }
 
-    fn open_function(&mut self, node: Node<'_>) {
+    fn open_function(&mut self, node: Node<'_>, parent: Option<Node<'_>>) {
         // The line that opens a nested function also belongs to the enclosing one (lizard
         // gives the `def`/`function` keyword to the outer function).
         let row = node.start_position().row;
         self.count_lines(row, row);
         let function = FunctionReport {
-            name: crate::names::function_name(node, self.source),
+            name: crate::names::function_name(node, parent, self.source),
             class: self.type_names.last().cloned(),
             start_line: line_of(node.start_position().row),
             end_line: line_of(node.end_position().row),

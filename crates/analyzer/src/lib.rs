@@ -7,6 +7,7 @@
 mod cognitive;
 mod findings;
 mod halstead;
+mod kinds;
 mod language;
 mod names;
 mod profile;

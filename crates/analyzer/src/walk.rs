@@ -10,6 +10,7 @@ use crate::Language;
 use crate::cognitive;
 use crate::findings::Finding;
 use crate::halstead::{Halstead, Tally};
+use crate::kinds::{self, KindTable};
 use crate::profile::Profile;
 use crate::report::{FunctionReport, Import, LineCounts, SyntaxError, TypeDecl};
 
@@ -33,6 +34,7 @@ pub(crate) struct Walked {
 /// What a node opened on the way down, to be closed on the way up.
 struct Frame<'t> {
     node: Node<'t>,
+    flags: u32,
     function: bool,
     type_decl: bool,
     nesting: bool,
@@ -54,6 +56,7 @@ struct OpenFunction {
 struct Walker<'a> {
     source: &'a [u8],
     language: Language,
+    kinds: &'static KindTable,
     halstead: Tally<'a>,
     /// How many string literals the walk is inside (their parts are not tokens of their own).
     string_depth: u32,
@@ -72,6 +75,7 @@ pub(crate) fn walk<'a>(tree: &'a Tree, source: &'a [u8], language: Language) -> 
     let mut walker = Walker {
         source,
         language,
+        kinds: KindTable::of(language),
         halstead: Tally::default(),
         string_depth: 0,
         profile,
@@ -110,20 +114,23 @@ fn line_count(source: &[u8]) -> usize {
 impl<'a> Walker<'a> {
     /// Opens a node; `false` when its subtree is to be skipped (comments).
     fn enter(&mut self, node: Node<'a>, field: Option<&str>) -> bool {
-        let kind = node.kind();
+        let flags = self.kinds.flags(node.kind_id());
         if node.is_error() || node.is_missing() {
             self.syntax_error(node);
         }
-        let parent = self.frames.last().map(|f| f.node);
+        let parent_frame = self.frames.last();
+        let parent = parent_frame.map(|f| f.node);
+        let parent_flags = parent_frame.map_or(0, |f| f.flags);
         let mut frame = Frame {
             node,
+            flags,
             function: false,
             type_decl: false,
             nesting: false,
             cognitive_nesting: false,
             string: false,
         };
-        if node.is_named() {
+        if flags & kinds::SECURITY != 0 {
             crate::security::check(
                 node,
                 parent,
@@ -132,33 +139,35 @@ impl<'a> Walker<'a> {
                 &mut self.out.findings,
             );
         }
-        if self.profile.comments.contains(&kind) || self.is_docstring(node) {
+        if flags & kinds::COMMENT != 0 || (flags & kinds::STATEMENT != 0 && self.is_docstring(node))
+        {
             mark(&mut self.comment_lines, node);
             self.frames.push(frame);
             return false;
         }
-        frame.string = self.count_halstead(node);
+        frame.string = self.count_halstead(node, flags);
         if node.child_count() == 0 {
-            self.token(node);
-        } else if self.profile.decision_node.is_some_and(|is_decision| is_decision(node)) {
+            self.token(node, flags);
+        } else if flags & kinds::DECISION_NODE != 0
+            && self.profile.decision_node.is_some_and(|is_decision| is_decision(node))
+        {
             self.decision();
         }
-        if !self.functions.is_empty() {
+        let cognitive_candidate =
+            flags & kinds::COGNITIVE != 0 || parent_flags & kinds::COGNITIVE_PARENT != 0;
+        if cognitive_candidate && !self.functions.is_empty() {
             frame.cognitive_nesting = self.cognitive(node, parent, field);
         }
-        if node.is_named() && self.profile.functions.contains(&kind) {
+        if flags & kinds::FUNCTION != 0 {
             self.open_function(node, parent);
             frame.function = true;
-        } else if node.is_named() && self.profile.types.contains(&kind) {
+        } else if flags & kinds::TYPE != 0 {
             self.open_type(node);
             frame.type_decl = true;
-        } else if node.is_named()
-            && self.profile.nesting.contains(&kind)
-            && !self.functions.is_empty()
-        {
+        } else if flags & kinds::NESTING != 0 && !self.functions.is_empty() {
             self.nest();
             frame.nesting = true;
-        } else if node.is_named() && self.profile.imports.contains(&kind) {
+        } else if flags & kinds::IMPORT != 0 {
             self.import(node);
         }
         self.frames.push(frame);
@@ -221,9 +230,9 @@ impl<'a> Walker<'a> {
 
     /// Tallies a token (or a whole string literal) as an operator or an operand; `true` when
     /// `node` is a string literal, whose parts are then not tallied.
-    fn count_halstead(&mut self, node: Node<'_>) -> bool {
+    fn count_halstead(&mut self, node: Node<'_>, flags: u32) -> bool {
         let inside_string = self.string_depth > 0;
-        if node.is_named() && is_string_kind(node.kind()) {
+        if flags & kinds::STRING != 0 {
             if !inside_string {
                 self.halstead.operand(&self.source[node.byte_range()]);
             }
@@ -241,12 +250,12 @@ impl<'a> Walker<'a> {
         false
     }
 
-    fn token(&mut self, node: Node<'_>) {
+    fn token(&mut self, node: Node<'_>, flags: u32) {
         if node.end_byte() > node.start_byte() {
             mark(&mut self.code_lines, node);
             self.count_lines(node.start_position().row, node.end_position().row);
         }
-        if !node.is_named() && self.profile.decisions.contains(&node.kind()) {
+        if flags & kinds::DECISION != 0 {
             self.decision();
         }
     }
@@ -353,23 +362,6 @@ impl<'a> Walker<'a> {
         self.out.halstead = self.halstead.measures();
         self.out
     }
-}
-
-/// Literal kinds that grammars split into parts but that count as one operand.
-fn is_string_kind(kind: &str) -> bool {
-    matches!(
-        kind,
-        "string"
-            | "string_literal"
-            | "raw_string_literal"
-            | "template_string"
-            | "interpreted_string_literal"
-            | "char_literal"
-            | "character_literal"
-            | "concatenated_string"
-            | "encapsed_string"
-            | "heredoc"
-    )
 }
 
 /// `"""…"""` or `'''…'''`, after any `r`, `u`, `b` or `f` prefix.

@@ -2,20 +2,6 @@
 
 use tree_sitter::Node;
 
-/// String literal kinds across grammars.
-const STRING_KINDS: &[&str] = &[
-    "string",
-    "string_literal",
-    "raw_string_literal",
-    "interpreted_string_literal",
-    "template_string",
-    "encapsed_string",
-    "text_block",
-    "heredoc",
-    "nowdoc",
-    "concatenated_string",
-];
-
 /// Children of a string that splice a value in.
 const SPLICES: &[&str] = &[
     "interpolation",
@@ -34,7 +20,7 @@ const CONCATENATIONS: &[&str] = &["+", "%", "."];
 const FORMATTERS: &[&str] = &["format", "Sprintf", "sprintf", "format!", "formatted", "concat"];
 
 pub(crate) fn is_string(node: Node<'_>) -> bool {
-    STRING_KINDS.contains(&node.kind())
+    crate::kinds::STRING_KINDS.contains(&node.kind())
 }
 
 /// A string literal with nothing spliced in (adjacent literals count as one).

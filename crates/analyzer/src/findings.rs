@@ -86,25 +86,18 @@ impl Finding {
         Self::at_byte(source, node.start_byte(), place, rule, category)
     }
 
-    /// A finding about lines `line..=end_line` (from 1), such as a whole function.
+    /// A finding about lines `line..=end_line` (from 1), such as a whole function;
+    /// `line_starts` holds the byte offset where each line begins.
     pub(crate) fn at_lines(
         source: &[u8],
+        line_starts: &[usize],
         line: u32,
         end_line: u32,
         rule: &str,
         category: Category,
     ) -> FindingBuilder {
-        let skip = usize::try_from(line.saturating_sub(1)).unwrap_or(usize::MAX);
-        let offset = if skip == 0 {
-            0
-        } else {
-            source
-                .iter()
-                .enumerate()
-                .filter(|(_, b)| **b == b'\n')
-                .nth(skip - 1)
-                .map_or(source.len(), |(i, _)| i + 1)
-        };
+        let index = usize::try_from(line.saturating_sub(1)).unwrap_or(usize::MAX);
+        let offset = line_starts.get(index).copied().unwrap_or(source.len());
         Self::at_byte(source, offset, (line, 1, end_line), rule, category)
     }
 
@@ -139,6 +132,13 @@ impl Finding {
             snippet,
         })
     }
+}
+
+/// The byte offset where each line of `source` begins.
+pub(crate) fn line_starts(source: &[u8]) -> Vec<usize> {
+    std::iter::once(0)
+        .chain(source.iter().enumerate().filter(|(_, b)| **b == b'\n').map(|(i, _)| i + 1))
+        .collect()
 }
 
 /// Fills in a finding's remaining fields.

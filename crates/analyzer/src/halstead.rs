@@ -6,15 +6,15 @@
 //! operator and a named leaf an operand; a string literal is one operand, however many parts
 //! its grammar splits it into.
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap;
 
 use serde::{Deserialize, Serialize};
 
 /// Tallies tokens while the tree is walked.
 #[derive(Debug, Default)]
 pub(crate) struct Tally<'s> {
-    operators: HashMap<u16, u32>,
-    operands: HashMap<&'s [u8], u32>,
+    operators: FxHashMap<u16, u32>,
+    operands: FxHashMap<&'s [u8], u32>,
 }
 
 impl<'s> Tally<'s> {

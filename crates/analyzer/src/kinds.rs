@@ -28,6 +28,8 @@ pub(crate) const COGNITIVE_PARENT: u32 = 1 << 9;
 pub(crate) const STATEMENT: u32 = 1 << 10;
 /// A node that may be a decision in context (`decision_node` of the profile).
 pub(crate) const DECISION_NODE: u32 = 1 << 11;
+/// A call, which cognitive complexity checks for recursion.
+pub(crate) const CALL: u32 = 1 << 12;
 
 /// Kinds a security rule may look at.
 const SECURITY_KINDS: &[&str] = &[
@@ -135,6 +137,7 @@ impl KindTable {
                 for kinds in [rules.structural, rules.hybrid, rules.nesting_only] {
                     set(COGNITIVE_PARENT, kinds, true);
                 }
+                set(CALL, rules.calls, true);
             }
             *slot = bits;
         }

@@ -37,6 +37,9 @@ pub enum AnalyzeError {
     TimedOut(String),
 }
 
+/// Files up to this size are parsed without watching the clock.
+const WATCH_PARSE_FROM_BYTES: usize = 64 * 1024;
+
 /// How to analyse one file.
 #[derive(Debug, Clone, Default)]
 pub struct Options {
@@ -58,7 +61,21 @@ pub fn analyze(path: &str, source: &[u8], options: &Options) -> Result<FileRepor
         .language
         .or_else(|| Language::detect(path, head))
         .ok_or_else(|| AnalyzeError::UnknownLanguage(path.to_owned()))?;
-    let mut parser = tree_sitter::Parser::new();
+    PARSER.with_borrow_mut(|parser| analyze_with(parser, path, source, language, options))
+}
+
+thread_local! {
+    /// One parser per thread, reused across files (it keeps its allocations).
+    static PARSER: std::cell::RefCell<tree_sitter::Parser> = std::cell::RefCell::new(tree_sitter::Parser::new());
+}
+
+fn analyze_with(
+    parser: &mut tree_sitter::Parser,
+    path: &str,
+    source: &[u8],
+    language: Language,
+    options: &Options,
+) -> Result<FileReport, AnalyzeError> {
     // Every grammar is compiled in and checked by a test, so this cannot fail at run time;
     // should it ever, the file is reported as not parsed rather than panicking.
     if parser.set_language(&language.grammar()).is_err() {
@@ -69,12 +86,15 @@ pub fn analyze(path: &str, source: &[u8], options: &Options) -> Result<FileRepor
         Some(limit) if started.elapsed() > limit => std::ops::ControlFlow::Break(()),
         _ => std::ops::ControlFlow::Continue(()),
     };
-    let parse_options = tree_sitter::ParseOptions::new().progress_callback(&mut within_time);
+    // Checking the clock costs time on every parse step; a small file cannot run long.
+    let watched = options.time_limit.is_some() && source.len() > WATCH_PARSE_FROM_BYTES;
+    let parse_options =
+        watched.then(|| tree_sitter::ParseOptions::new().progress_callback(&mut within_time));
     let length = source.len();
     let mut read =
         |offset: usize, _| source.get(offset..).filter(|_| offset < length).unwrap_or_default();
     let tree = parser
-        .parse_with_options(&mut read, None, Some(parse_options))
+        .parse_with_options(&mut read, None, parse_options)
         .ok_or_else(|| AnalyzeError::TimedOut(path.to_owned()))?;
     let walked = walk::walk(&tree, source, language);
     let cyclomatic = walked.functions.iter().map(|f| f.cyclomatic).sum();

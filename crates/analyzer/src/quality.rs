@@ -4,7 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::findings::{Category, Finding, Severity};
+use crate::findings::{Category, Finding, Severity, line_starts};
 use crate::report::{FunctionReport, LineCounts};
 
 /// Limits above which a quality finding is reported. A value of 0 turns that rule off.
@@ -47,74 +47,80 @@ pub(crate) fn findings(
 ) -> Vec<Finding> {
     let mut out = Vec::new();
     let over = |value: u32, limit: u32| limit > 0 && value > limit;
+    // Computed once, and only when something fires: files can be megabytes long.
+    let mut starts: Option<Vec<usize>> = None;
     for f in functions {
+        // (value, limit, rule, severity, words before and after the value)
         let checks = [
             (
-                over(f.nloc, limits.function_nloc),
+                f.nloc,
+                limits.function_nloc,
                 "quality.long-function",
                 Severity::Low,
-                format!(
-                    "`{}` has {} lines of code (limit {})",
-                    f.name, f.nloc, limits.function_nloc
-                ),
+                ("has ", " lines of code"),
             ),
             (
-                over(f.cyclomatic, limits.cyclomatic),
+                f.cyclomatic,
+                limits.cyclomatic,
                 "quality.cyclomatic-complexity",
                 Severity::Medium,
-                format!(
-                    "`{}` has cyclomatic complexity {} (limit {})",
-                    f.name, f.cyclomatic, limits.cyclomatic
-                ),
+                ("has cyclomatic complexity ", ""),
             ),
             (
-                over(f.cognitive.unwrap_or(0), limits.cognitive),
+                f.cognitive.unwrap_or(0),
+                limits.cognitive,
                 "quality.cognitive-complexity",
                 Severity::Medium,
-                format!(
-                    "`{}` has cognitive complexity {} (limit {})",
-                    f.name,
-                    f.cognitive.unwrap_or(0),
-                    limits.cognitive
-                ),
+                ("has cognitive complexity ", ""),
             ),
             (
-                over(f.max_nesting, limits.nesting),
+                f.max_nesting,
+                limits.nesting,
                 "quality.deep-nesting",
                 Severity::Low,
-                format!(
-                    "`{}` nests control structures {} deep (limit {})",
-                    f.name, f.max_nesting, limits.nesting
-                ),
+                ("nests control structures ", " deep"),
             ),
             (
-                over(f.parameters, limits.parameters),
+                f.parameters,
+                limits.parameters,
                 "quality.many-parameters",
                 Severity::Low,
-                format!(
-                    "`{}` takes {} parameters (limit {})",
-                    f.name, f.parameters, limits.parameters
-                ),
+                ("takes ", " parameters"),
             ),
         ];
-        for (fires, rule, severity, message) in checks {
-            if fires {
+        for (value, limit, rule, severity, (before, after)) in checks {
+            if over(value, limit) {
+                let starts = starts.get_or_insert_with(|| line_starts(source));
                 out.push(
-                    Finding::at_lines(source, f.start_line, f.end_line, rule, Category::Quality)
-                        .severity(severity)
-                        .message(message),
+                    Finding::at_lines(
+                        source,
+                        starts,
+                        f.start_line,
+                        f.end_line,
+                        rule,
+                        Category::Quality,
+                    )
+                    .severity(severity)
+                    .message(format!("`{}` {before}{value}{after} (limit {limit})", f.name)),
                 );
             }
         }
     }
     if over(lines.code, limits.file_code_lines) {
         out.push(
-            Finding::at_lines(source, 1, lines.total, "quality.large-file", Category::Quality)
-                .severity(Severity::Low)
-                .message(format!(
-                    "the file has {} lines of code (limit {})",
-                    lines.code, limits.file_code_lines
-                )),
+            Finding::at_lines(
+                source,
+                &[0],
+                1,
+                lines.total,
+                "quality.large-file",
+                Category::Quality,
+            )
+            .severity(Severity::Low)
+            .message(format!(
+                "the file has {} lines of code (limit {})",
+                lines.code, limits.file_code_lines
+            )),
         );
     }
     out

@@ -82,7 +82,30 @@ fn strings_spliced(node: Node<'_>) -> bool {
         .any(|c| c.kind() != "string_content" && c.kind() != "escape_sequence")
 }
 
+/// The last names of every rule's callees, per language: most calls match none.
+static CALLEE_TAILS: std::sync::LazyLock<
+    std::collections::HashMap<Language, std::collections::HashSet<&'static str>>,
+> = std::sync::LazyLock::new(|| {
+    let mut tails: std::collections::HashMap<Language, std::collections::HashSet<&'static str>> =
+        std::collections::HashMap::new();
+    for rule in CALL_RULES {
+        for language in rule.languages {
+            tails
+                .entry(*language)
+                .or_default()
+                .extend(rule.callees.iter().map(|p| calls::pattern_tail(p)));
+        }
+    }
+    tails
+});
+
 fn check_call(node: Node<'_>, language: Language, source: &[u8], out: &mut Vec<Finding>) {
+    let tail = calls::callee_tail(node, source).and_then(|t| std::str::from_utf8(t).ok());
+    let known =
+        CALLEE_TAILS.get(&language).is_some_and(|tails| tail.is_some_and(|t| tails.contains(t)));
+    if !known {
+        return;
+    }
     let Some(call) = calls::call(node, source) else { return };
     for rule in CALL_RULES {
         if !rule.languages.contains(&language)
@@ -233,6 +256,9 @@ fn mentions_password(node: Node<'_>, source: &[u8]) -> bool {
     text.contains("passw") || text.contains("pwd") || text.contains("passphrase")
 }
 
+/// The longest value compared with setting rules (`false`, `ssl.CERT_NONE`, …).
+const MAX_SETTING_VALUE_BYTES: usize = 64;
+
 fn check_binding(
     node: Node<'_>,
     language: Language,
@@ -246,34 +272,37 @@ fn check_binding(
     else {
         return;
     };
+    let has_setting_rules = SETTING_RULES.iter().any(|r| r.languages.contains(&language));
+    let value_is_short = value.byte_range().len() <= MAX_SETTING_VALUE_BYTES;
     let key_text = calls::compact(key, source);
     let key_name = key_text.trim_matches(|c| c == '"' || c == '\'' || c == ':');
-    let value_text = calls::compact(value, source);
-    for rule in SETTING_RULES {
-        let key_matches =
-            rule.keys.iter().any(|k| key_name == *k || key_name.ends_with(&format!(".{k}")));
-        if rule.languages.contains(&language)
-            && key_matches
-            && rule.values.contains(&value_text.as_str())
-        {
-            out.push(
-                Finding::at(node, source, rule.id, Category::Security)
-                    .severity(rule.severity)
-                    .cwe(rule.cwe)
-                    .message(rule.message),
-            );
-            return;
+    if has_setting_rules && value_is_short {
+        let value_text = calls::compact(value, source);
+        for rule in SETTING_RULES {
+            let key_matches = rule.keys.iter().any(|k| {
+                key_name == *k || key_name.strip_suffix(k).is_some_and(|head| head.ends_with('.'))
+            });
+            if rule.languages.contains(&language)
+                && key_matches
+                && rule.values.contains(&value_text.as_str())
+            {
+                out.push(
+                    Finding::at(node, source, rule.id, Category::Security)
+                        .severity(rule.severity)
+                        .cwe(rule.cwe)
+                        .message(rule.message),
+                );
+                return;
+            }
         }
     }
     // A high-entropy constant bound to a secret-sounding name (known token formats are
-    // reported by the string itself).
-    let literal = strings::constant_text(value, source);
-    let is_secret = |v: &String| {
-        secrets::is_secret_name(key_name)
-            && secrets::looks_random(v)
-            && secrets::known_tokens(v).is_empty()
-    };
-    if literal.filter(is_secret).is_some() {
+    // reported by the string itself). The cheap tests go first.
+    let Some(literal) = strings::constant_text(value, source) else { return };
+    if secrets::looks_random(&literal)
+        && secrets::is_secret_name(key_name)
+        && secrets::known_tokens(&literal).is_empty()
+    {
         out.push(
             Finding::at(node, source, "secret.hardcoded", Category::Security)
                 .severity(Severity::Medium)

@@ -88,7 +88,7 @@ pub(crate) fn walk<'a>(tree: &'a Tree, source: &'a [u8], language: Language) -> 
     };
     let mut cursor = tree.walk();
     'tree: loop {
-        let descend = walker.enter(cursor.node(), cursor.field_name());
+        let descend = walker.enter(cursor.node(), &cursor);
         if descend && cursor.goto_first_child() {
             continue;
         }
@@ -112,8 +112,9 @@ fn line_count(source: &[u8]) -> usize {
 }
 
 impl<'a> Walker<'a> {
-    /// Opens a node; `false` when its subtree is to be skipped (comments).
-    fn enter(&mut self, node: Node<'a>, field: Option<&str>) -> bool {
+    /// Opens a node; `false` when its subtree is to be skipped (comments). The cursor is
+    /// asked for the node's field name only when cognitive complexity needs it.
+    fn enter(&mut self, node: Node<'a>, cursor: &tree_sitter::TreeCursor<'a>) -> bool {
         let flags = self.kinds.flags(node.kind_id());
         if node.is_error() || node.is_missing() {
             self.syntax_error(node);
@@ -156,7 +157,7 @@ impl<'a> Walker<'a> {
         let cognitive_candidate =
             flags & kinds::COGNITIVE != 0 || parent_flags & kinds::COGNITIVE_PARENT != 0;
         if cognitive_candidate && !self.functions.is_empty() {
-            frame.cognitive_nesting = self.cognitive(node, parent, field);
+            frame.cognitive_nesting = self.cognitive(node, flags, parent, cursor.field_name());
         }
         if flags & kinds::FUNCTION != 0 {
             self.open_function(node, parent);
@@ -207,7 +208,13 @@ impl<'a> Walker<'a> {
 
     /// Adds `node`'s cognitive increment to the innermost function; `true` when the node
     /// opens a level of cognitive nesting (to be closed when it is left).
-    fn cognitive(&mut self, node: Node<'_>, parent: Option<Node<'_>>, field: Option<&str>) -> bool {
+    fn cognitive(
+        &mut self,
+        node: Node<'_>,
+        flags: u32,
+        parent: Option<Node<'_>>,
+        field: Option<&str>,
+    ) -> bool {
         let Some(rules) = self.profile.cognitive else { return false };
         let Some(open) = self.functions.last_mut() else { return false };
         let function = &mut self.out.functions[open.index];
@@ -218,9 +225,14 @@ impl<'a> Walker<'a> {
         if nests {
             open.cognitive_depth += 1;
         }
-        *total +=
-            cognitive::increment(rules, node, parent, field, self.source, open.cognitive_depth);
-        if !open.recursed && cognitive::is_recursive_call(rules, node, self.source, &function.name)
+        // Go hangs a bare `else` block off the `if` as its `alternative`.
+        if flags & kinds::COGNITIVE != 0 || field == Some("alternative") {
+            *total +=
+                cognitive::increment(rules, node, parent, field, self.source, open.cognitive_depth);
+        }
+        if flags & kinds::CALL != 0
+            && !open.recursed
+            && cognitive::is_recursive_call(rules, node, self.source, &function.name)
         {
             open.recursed = true;
             *total += 1;

@@ -33,7 +33,8 @@ impl std::str::FromStr for Format {
 pub fn render(report: &ScanReport, format: Format, version: &str) -> String {
     match format {
         Format::Text => text(report),
-        Format::Json => serde_json::to_string_pretty(report).unwrap_or_default(),
+        // Compact: reports of large trees run to tens of megabytes; `jq` pretty-prints.
+        Format::Json => serde_json::to_string(report).unwrap_or_default(),
         Format::Sarif => serde_json::to_string_pretty(&sarif(report, version)).unwrap_or_default(),
     }
 }

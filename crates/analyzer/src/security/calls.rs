@@ -22,6 +22,32 @@ pub(crate) const CALL_KINDS: &[&str] = &[
     "scoped_call_expression",
 ];
 
+/// The last name of the callee (`system` of `os.system`), read without building the whole
+/// callee text: the cheap first test of every call site.
+pub(crate) fn callee_tail<'s>(node: Node<'_>, source: &'s [u8]) -> Option<&'s [u8]> {
+    let field = |name| node.child_by_field_name(name);
+    let holder = match node.kind() {
+        "call" => field("method").or_else(|| field("function"))?,
+        "call_expression" | "function_call_expression" => field("function")?,
+        "new_expression" => field("constructor")?,
+        "object_creation_expression" => field("type")?,
+        "method_invocation" | "member_call_expression" | "scoped_call_expression" => field("name")?,
+        _ => return None,
+    };
+    let text = source.get(holder.byte_range())?;
+    let start = text
+        .iter()
+        .rposition(|b| !(b.is_ascii_alphanumeric() || *b == b'_' || *b == b'$'))
+        .map_or(0, |i| i + 1);
+    Some(&text[start..])
+}
+
+/// The last name of a rule's callee pattern (`system` of `os.system`, `exec` of `=exec`).
+pub(crate) fn pattern_tail(pattern: &str) -> &str {
+    let pattern = pattern.trim_start_matches('=');
+    pattern.rsplit(['.', ':', '>', ')']).next().unwrap_or(pattern)
+}
+
 /// The longest callee text considered; longer ones are chains no rule names.
 const MAX_CALLEE_CHARS: usize = 200;
 

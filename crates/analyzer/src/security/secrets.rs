@@ -40,9 +40,23 @@ static SECRET_NAME: LazyLock<Option<Regex>> = LazyLock::new(|| {
 const NOT_SECRET_NAMES: &[&str] =
     &["token_type", "tokenizer", "password_field", "secret_name", "key_name"];
 
+/// All token formats in one automaton: most strings match none, and one pass says so.
+static ANY_TOKEN: LazyLock<Option<regex::RegexSet>> =
+    LazyLock::new(|| regex::RegexSet::new(TOKEN_FORMATS.iter().map(|(_, _, p)| *p)).ok());
+
 /// The known tokens in `text`: (rule id, what it is).
 pub(crate) fn known_tokens(text: &str) -> Vec<(&'static str, &'static str)> {
-    TOKENS.iter().filter(|(_, _, re)| re.is_match(text)).map(|(id, what, _)| (*id, *what)).collect()
+    let Some(set) = ANY_TOKEN.as_ref() else { return Vec::new() };
+    let matched = set.matches(text);
+    if !matched.matched_any() {
+        return Vec::new();
+    }
+    TOKENS
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| matched.matched(*i))
+        .map(|(_, (id, what, _))| (*id, *what))
+        .collect()
 }
 
 /// Whether `name` says its value is a secret.

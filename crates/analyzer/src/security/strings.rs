@@ -61,11 +61,7 @@ pub(crate) fn is_built_string(node: Node<'_>, source: &[u8]) -> bool {
     }
     if super::calls::CALL_KINDS.contains(&kind) {
         let callee = super::calls::call(node, source).map(|c| c.callee).unwrap_or_default();
-        return FORMATTERS.iter().any(|f| {
-            callee == *f
-                || callee.ends_with(&format!(".{f}"))
-                || callee.ends_with(&format!("::{f}"))
-        });
+        return FORMATTERS.iter().any(|f| super::calls::callee_matches(&callee, f));
     }
     false
 }

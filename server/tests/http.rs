@@ -378,3 +378,34 @@ async fn editor_buffers_are_analysed_by_a_server_function() {
     assert_eq!(response.status(), StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(json(response).await["message"], "no analyzer for notes.txt");
 }
+
+/// A database that stopped answering.
+struct Unreachable;
+
+#[async_trait::async_trait]
+impl ql_store::HealthCheck for Unreachable {
+    async fn ping(&self) -> ql_store::Result<()> {
+        Err(ql_store::StoreError::Database(sqlx::Error::PoolTimedOut))
+    }
+}
+
+#[tokio::test]
+async fn readiness_fails_when_the_database_does_not_answer() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let config = Config {
+        data_dir: dir.path().to_owned(),
+        site_root: dir.path().join("site"),
+        ..Config::default()
+    };
+    let services = server::open_services(&config).await.expect("services");
+    let mut store = services.store().clone();
+    store.health = std::sync::Arc::new(Unreachable);
+    let services = ql_services::Services::new(store, ql_services::AuthMode::Local);
+    let router = server::http_router(services, &config);
+    let request = Request::get("/readyz").body(Body::empty()).expect("request");
+    let response = router.clone().oneshot(request).await.expect("infallible");
+    assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(text(response).await, "database unreachable");
+    let request = Request::get("/healthz").body(Body::empty()).expect("request");
+    assert_eq!(router.oneshot(request).await.expect("infallible").status(), StatusCode::OK);
+}

@@ -49,6 +49,9 @@ pub struct AnalyzeArgs {
     /// Quality limit: code lines of a file.
     #[arg(long, default_value_t = Thresholds::default().file_code_lines)]
     max_file_lines: u32,
+    /// Report blocks of at least this many tokens repeated across files (0 turns it off).
+    #[arg(long, default_value_t = ScanOptions::default().duplicate_min_tokens)]
+    min_duplicate_tokens: usize,
     /// Skip files larger than this many bytes.
     #[arg(long, default_value_t = ScanOptions::default().max_file_bytes)]
     max_file_bytes: u64,
@@ -90,6 +93,7 @@ pub fn run(args: AnalyzeArgs) -> ExitCode {
             thresholds,
             time_limit: Some(std::time::Duration::from_millis(args.file_timeout_ms)),
         },
+        duplicate_min_tokens: args.min_duplicate_tokens,
     };
     let bar = indicatif::ProgressBar::hidden();
     let progress = |done: usize, total: usize| {

@@ -21,7 +21,7 @@ pub use halstead::{Halstead, maintainability_index};
 pub use language::{Language, UnknownLanguage};
 pub use quality::Thresholds;
 pub use report::{FileReport, FunctionReport, Import, LineCounts, SyntaxError, TypeDecl};
-pub use walk::MAX_SYNTAX_ERRORS;
+pub use walk::{MAX_SYNTAX_ERRORS, Token};
 
 /// Why a file was not analysed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -53,6 +53,25 @@ pub struct Options {
 
 /// Analyses one file's text. `path` is used for language detection and in the report.
 pub fn analyze(path: &str, source: &[u8], options: &Options) -> Result<FileReport, AnalyzeError> {
+    analyze_file(path, source, options, false).map(|(report, _)| report)
+}
+
+/// Like [`analyze`], and also gives the file's code tokens (hashed, with their lines), for
+/// finding blocks duplicated across files.
+pub fn analyze_with_tokens(
+    path: &str,
+    source: &[u8],
+    options: &Options,
+) -> Result<(FileReport, Vec<Token>), AnalyzeError> {
+    analyze_file(path, source, options, true)
+}
+
+fn analyze_file(
+    path: &str,
+    source: &[u8],
+    options: &Options,
+    tokens: bool,
+) -> Result<(FileReport, Vec<Token>), AnalyzeError> {
     if is_binary(source) {
         return Err(AnalyzeError::Binary(path.to_owned()));
     }
@@ -61,7 +80,7 @@ pub fn analyze(path: &str, source: &[u8], options: &Options) -> Result<FileRepor
         .language
         .or_else(|| Language::detect(path, head))
         .ok_or_else(|| AnalyzeError::UnknownLanguage(path.to_owned()))?;
-    PARSER.with_borrow_mut(|parser| analyze_with(parser, path, source, language, options))
+    PARSER.with_borrow_mut(|parser| analyze_with(parser, path, source, language, options, tokens))
 }
 
 thread_local! {
@@ -75,7 +94,8 @@ fn analyze_with(
     source: &[u8],
     language: Language,
     options: &Options,
-) -> Result<FileReport, AnalyzeError> {
+    tokens: bool,
+) -> Result<(FileReport, Vec<Token>), AnalyzeError> {
     // Every grammar is compiled in and checked by a test, so this cannot fail at run time;
     // should it ever, the file is reported as not parsed rather than panicking.
     if parser.set_language(&language.grammar()).is_err() {
@@ -96,7 +116,7 @@ fn analyze_with(
     let tree = parser
         .parse_with_options(&mut read, None, parse_options)
         .ok_or_else(|| AnalyzeError::TimedOut(path.to_owned()))?;
-    let walked = walk::walk(&tree, source, language);
+    let walked = walk::walk(&tree, source, language, tokens);
     let cyclomatic = walked.functions.iter().map(|f| f.cyclomatic).sum();
     let maintainability = maintainability_index(
         walked.halstead.volume,
@@ -112,7 +132,7 @@ fn analyze_with(
         &options.thresholds,
     ));
     findings.sort_by_key(|f| (f.line, f.column));
-    Ok(FileReport {
+    let report = FileReport {
         path: path.to_owned(),
         language,
         lines: walked.lines,
@@ -123,7 +143,8 @@ fn analyze_with(
         types: walked.types,
         functions: walked.functions,
         findings,
-    })
+    };
+    Ok((report, walked.tokens))
 }
 
 /// A NUL byte in the first 8 KiB marks a binary file, as git decides.

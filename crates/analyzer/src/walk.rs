@@ -4,6 +4,8 @@
 //! and visits every node once. Functions nested in functions are separate entries, and their
 //! tokens count for the inner function only, as lizard counts them.
 
+use std::hash::BuildHasher as _;
+
 use tree_sitter::{Node, Tree};
 
 use crate::Language;
@@ -19,10 +21,18 @@ pub const MAX_SYNTAX_ERRORS: usize = 100;
 /// The longest import text kept.
 const MAX_IMPORT_CHARS: usize = 200;
 
+/// One code token: a hash of its text and the line it starts on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Token {
+    pub hash: u64,
+    pub line: u32,
+}
+
 /// What the walk found.
 #[derive(Debug, Default)]
 pub(crate) struct Walked {
     pub lines: LineCounts,
+    pub tokens: Vec<Token>,
     pub findings: Vec<Finding>,
     pub halstead: Halstead,
     pub syntax_errors: Vec<SyntaxError>,
@@ -57,6 +67,7 @@ struct Walker<'a> {
     source: &'a [u8],
     language: Language,
     kinds: &'static KindTable,
+    collect_tokens: bool,
     halstead: Tally<'a>,
     /// How many string literals the walk is inside (their parts are not tokens of their own).
     string_depth: u32,
@@ -69,13 +80,19 @@ struct Walker<'a> {
     out: Walked,
 }
 
-pub(crate) fn walk<'a>(tree: &'a Tree, source: &'a [u8], language: Language) -> Walked {
+pub(crate) fn walk<'a>(
+    tree: &'a Tree,
+    source: &'a [u8],
+    language: Language,
+    tokens: bool,
+) -> Walked {
     let total = line_count(source);
     let profile = language.profile();
     let mut walker = Walker {
         source,
         language,
         kinds: KindTable::of(language),
+        collect_tokens: tokens,
         halstead: Tally::default(),
         string_depth: 0,
         profile,
@@ -266,6 +283,10 @@ impl<'a> Walker<'a> {
         if node.end_byte() > node.start_byte() {
             mark(&mut self.code_lines, node);
             self.count_lines(node.start_position().row, node.end_position().row);
+            if self.collect_tokens {
+                let hash = rustc_hash::FxBuildHasher.hash_one(&self.source[node.byte_range()]);
+                self.out.tokens.push(Token { hash, line: line_of(node.start_position().row) });
+            }
         }
         if flags & kinds::DECISION != 0 {
             self.decision();

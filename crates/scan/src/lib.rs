@@ -4,6 +4,7 @@
 //! This is the IO side of the analyzer: it reads files and knows about directories; the
 //! analysis itself stays in the pure `ql-analyzer` crate.
 
+mod duplicates;
 mod render;
 mod scan;
 mod totals;

@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use ql_analyzer::{AnalyzeError, FileReport, Language, Options};
+use ql_analyzer::{AnalyzeError, FileReport, Language, Options, Token};
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -21,6 +21,8 @@ pub struct ScanOptions {
     pub max_file_bytes: u64,
     /// What every file is analysed with (thresholds, time limit).
     pub analysis: Options,
+    /// Report blocks of at least this many tokens repeated across files; 0 turns it off.
+    pub duplicate_min_tokens: usize,
 }
 
 impl Default for ScanOptions {
@@ -33,6 +35,7 @@ impl Default for ScanOptions {
                 time_limit: Some(std::time::Duration::from_secs(10)),
                 ..Options::default()
             },
+            duplicate_min_tokens: 100,
         }
     }
 }
@@ -68,7 +71,7 @@ pub enum ScanError {
 
 /// Outcome of one file.
 enum Outcome {
-    Analysed(Box<FileReport>),
+    Analysed(Box<FileReport>, Vec<Token>),
     Skipped(Skipped),
     Unknown,
 }
@@ -103,18 +106,16 @@ pub fn scan(
             .install(analyse),
         None => analyse(),
     };
-    Ok(collect(outcomes))
+    Ok(collect(outcomes, options))
 }
 
 /// Analyses in-memory files (the HTTP API): `(path, text)` pairs.
 pub fn scan_sources(sources: &[(String, Vec<u8>)], options: &ScanOptions) -> ScanReport {
     let outcomes = sources
         .par_iter()
-        .map(|(path, text)| {
-            classify(path, ql_analyzer::analyze(path, text, &options.analysis), options)
-        })
+        .map(|(path, text)| classify(path, analyse(path, text, options), options))
         .collect();
-    collect(outcomes)
+    collect(outcomes, options)
 }
 
 /// Every file under the paths, honouring `.gitignore`, `.ignore` and hidden files, sorted.
@@ -162,22 +163,35 @@ fn analyse_file(path: &Path, options: &ScanOptions) -> Outcome {
         Err(_) => return skipped("unreadable"),
     }
     match std::fs::read(path) {
-        Ok(text) => classify(&name, ql_analyzer::analyze(&name, &text, &options.analysis), options),
+        Ok(text) => classify(&name, analyse(&name, &text, options), options),
         Err(_) => skipped("unreadable"),
+    }
+}
+
+/// Analyses one file, keeping its tokens when duplicates are looked for.
+fn analyse(
+    path: &str,
+    text: &[u8],
+    options: &ScanOptions,
+) -> Result<(FileReport, Vec<Token>), AnalyzeError> {
+    if options.duplicate_min_tokens > 0 {
+        ql_analyzer::analyze_with_tokens(path, text, &options.analysis)
+    } else {
+        ql_analyzer::analyze(path, text, &options.analysis).map(|report| (report, Vec::new()))
     }
 }
 
 fn classify(
     path: &str,
-    result: Result<FileReport, AnalyzeError>,
+    result: Result<(FileReport, Vec<Token>), AnalyzeError>,
     options: &ScanOptions,
 ) -> Outcome {
     let skipped = |reason: &str| {
         Outcome::Skipped(Skipped { path: path.to_owned(), reason: reason.to_owned() })
     };
     match result {
-        Ok(report) if options.language.is_none_or(|l| l == report.language) => {
-            Outcome::Analysed(Box::new(report))
+        Ok((report, tokens)) if options.language.is_none_or(|l| l == report.language) => {
+            Outcome::Analysed(Box::new(report), tokens)
         }
         Ok(_) | Err(AnalyzeError::UnknownLanguage(_)) => Outcome::Unknown,
         Err(AnalyzeError::Binary(_)) => skipped("binary"),
@@ -185,7 +199,7 @@ fn classify(
     }
 }
 
-fn collect(outcomes: Vec<Outcome>) -> ScanReport {
+fn collect(outcomes: Vec<Outcome>, options: &ScanOptions) -> ScanReport {
     let mut report = ScanReport {
         schema: crate::SCHEMA.to_owned(),
         files: Vec::new(),
@@ -194,16 +208,28 @@ fn collect(outcomes: Vec<Outcome>) -> ScanReport {
         totals: Totals::default(),
         directories: BTreeMap::new(),
     };
+    let mut tokens = Vec::new();
     for outcome in outcomes {
         match outcome {
-            Outcome::Analysed(file) => {
-                report.totals.add(&file);
-                report.directories.entry(directory_of(&file.path)).or_default().add(&file);
+            Outcome::Analysed(file, file_tokens) => {
                 report.files.push(*file);
+                tokens.push(file_tokens);
             }
             Outcome::Skipped(skipped) => report.skipped.push(skipped),
             Outcome::Unknown => report.unknown_language += 1,
         }
+    }
+    if options.duplicate_min_tokens > 0 {
+        let repeats = crate::duplicates::find(&tokens, options.duplicate_min_tokens);
+        let paths: Vec<String> = report.files.iter().map(|f| f.path.clone()).collect();
+        for (file, finding) in crate::duplicates::findings(&repeats, &tokens, &paths) {
+            report.files[file].findings.push(finding);
+        }
+    }
+    for file in &mut report.files {
+        file.findings.sort_by_key(|f| (f.line, f.column));
+        report.totals.add(file);
+        report.directories.entry(directory_of(&file.path)).or_default().add(file);
     }
     report
 }
@@ -293,5 +319,46 @@ mod tests {
         let too_large: Vec<_> = report.skipped.iter().filter(|s| s.reason == "too_large").collect();
         assert_eq!(too_large.len(), 1, "util.js is 52 bytes, main.py 48");
         assert!(too_large[0].path.ends_with("util.js"));
+    }
+}
+
+#[cfg(test)]
+mod duplicate_tests {
+    use super::*;
+
+    #[test]
+    fn a_function_copied_into_another_file_is_reported_on_the_copy() {
+        let body = (0..12)
+            .map(|i| {
+                format!("    total = total + item.price * {i} if item.price > {i} else total\n")
+            })
+            .collect::<String>();
+        let original = format!(
+            "def price(items):\n    total = 0\n    for item in items:\n{body}    return total\n"
+        );
+        let copy = format!(
+            "import os\n\n\ndef cost(items):\n    total = 0\n    for item in items:\n{body}    return total\n"
+        );
+        let sources = vec![
+            ("a.py".to_owned(), original.into_bytes()),
+            ("b.py".to_owned(), copy.into_bytes()),
+        ];
+        let report = scan_sources(&sources, &ScanOptions::default());
+        assert!(report.files[0].findings.iter().all(|f| f.rule != "quality.duplicate-block"));
+        let duplicate = report.files[1]
+            .findings
+            .iter()
+            .find(|f| f.rule == "quality.duplicate-block")
+            .expect("the copy is reported");
+        assert_eq!((duplicate.line, duplicate.end_line), (4, 19));
+        assert!(
+            duplicate.message.starts_with("lines 4-19 repeat a.py:1-16 ("),
+            "{}",
+            duplicate.message
+        );
+        assert_eq!(report.totals.findings_low, 1);
+
+        let off = ScanOptions { duplicate_min_tokens: 0, ..ScanOptions::default() };
+        assert_eq!(scan_sources(&sources, &off).totals.findings_low, 0);
     }
 }

@@ -128,9 +128,7 @@ fn check_call(node: Node<'_>, language: Language, source: &[u8], out: &mut Vec<F
 fn applies(when: When, call: &calls::Call<'_>, node: Node<'_>, source: &[u8]) -> bool {
     let first = call.positional.first().copied();
     let text = |n: Node<'_>| calls::compact(n, source);
-    let not_constant = |n: Option<Node<'_>>| {
-        n.is_some_and(|n| !strings::is_constant_string(n) && !is_plain_literal(n))
-    };
+    let not_constant = |n: Option<Node<'_>>| n.is_some_and(|n| !is_constant(n));
     let named = |name: &str| call.named.iter().find(|(k, _)| k == name).map(|(_, v)| *v);
     match when {
         When::Always => true,
@@ -170,6 +168,21 @@ fn applies(when: When, call: &calls::Call<'_>, node: Node<'_>, source: &[u8]) ->
                 && value.is_some_and(|v| matches!(v.as_str(), "false" | "0" | "0L" | "FALSE"))
         }
     }
+}
+
+/// A constant string, number or boolean, or a list of them (`["ls", "-l"]`).
+fn is_constant(node: Node<'_>) -> bool {
+    let node = strings::unwrap(node);
+    if strings::is_constant_string(node) || is_plain_literal(node) {
+        return true;
+    }
+    if matches!(node.kind(), "list" | "tuple" | "array" | "array_creation_expression") {
+        let mut cursor = node.walk();
+        return node
+            .named_children(&mut cursor)
+            .all(|item| item.kind() == "comment" || is_constant(item));
+    }
+    false
 }
 
 /// Numbers, `true`, `None` and the like: constants that are not strings.

@@ -23,6 +23,8 @@ const CASES: &[(&str, &str, &[&str])] = &[
     ("a.py", "subprocess.run(f'ls {path}', shell=True)\n", &["py.subprocess-shell"]),
     ("a.py", "subprocess.run(['ls', path])\n", &[]),
     ("a.py", "subprocess.run('ls -l', shell=True)\n", &[]),
+    ("a.py", "subprocess.Popen(['set'], shell=1)\n", &[]),
+    ("a.py", "subprocess.Popen(['ls', path], shell=True)\n", &["py.subprocess-shell"]),
     ("a.py", "os.system('rm -rf ' + path)\n", &["py.os-system"]),
     ("a.py", "os.system('clear')\n", &[]),
     (

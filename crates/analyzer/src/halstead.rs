@@ -10,20 +10,21 @@ use rustc_hash::FxHashMap;
 
 use serde::{Deserialize, Serialize};
 
-/// Tallies tokens while the tree is walked.
+/// Tallies tokens while the tree is walked. Operands are told apart by a 64-bit hash of their
+/// text (computed once per token by the walk, which also uses it for duplicate detection).
 #[derive(Debug, Default)]
-pub(crate) struct Tally<'s> {
+pub(crate) struct Tally {
     operators: FxHashMap<u16, u32>,
-    operands: FxHashMap<&'s [u8], u32>,
+    operands: FxHashMap<u64, u32>,
 }
 
-impl<'s> Tally<'s> {
+impl Tally {
     pub(crate) fn operator(&mut self, kind_id: u16) {
         *self.operators.entry(kind_id).or_default() += 1;
     }
 
-    pub(crate) fn operand(&mut self, text: &'s [u8]) {
-        *self.operands.entry(text).or_default() += 1;
+    pub(crate) fn operand(&mut self, text_hash: u64) {
+        *self.operands.entry(text_hash).or_default() += 1;
     }
 
     pub(crate) fn measures(&self) -> Halstead {

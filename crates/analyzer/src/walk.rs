@@ -68,7 +68,7 @@ struct Walker<'a> {
     language: Language,
     kinds: &'static KindTable,
     collect_tokens: bool,
-    halstead: Tally<'a>,
+    halstead: Tally,
     /// How many string literals the walk is inside (their parts are not tokens of their own).
     string_depth: u32,
     profile: &'a Profile,
@@ -163,10 +163,15 @@ impl<'a> Walker<'a> {
             self.frames.push(frame);
             return false;
         }
-        frame.string = self.count_halstead(node, flags);
-        if node.child_count() == 0 {
-            self.token(node, flags);
-        } else if flags & kinds::DECISION_NODE != 0
+        let leaf = node.child_count() == 0;
+        if flags & kinds::STRING != 0 {
+            frame.string = true;
+            self.string(node);
+        } else if leaf {
+            self.leaf(node, flags);
+        }
+        if !leaf
+            && flags & kinds::DECISION_NODE != 0
             && self.profile.decision_node.is_some_and(|is_decision| is_decision(node))
         {
             self.decision();
@@ -257,40 +262,48 @@ impl<'a> Walker<'a> {
         nests
     }
 
-    /// Tallies a token (or a whole string literal) as an operator or an operand; `true` when
-    /// `node` is a string literal, whose parts are then not tallied.
-    fn count_halstead(&mut self, node: Node<'_>, flags: u32) -> bool {
-        let inside_string = self.string_depth > 0;
-        if flags & kinds::STRING != 0 {
-            if !inside_string {
-                self.halstead.operand(&self.source[node.byte_range()]);
-            }
-            self.string_depth += 1;
-            return true;
+    /// A string literal: one operand, whose parts are not tallied on their own.
+    fn string(&mut self, node: Node<'_>) {
+        if self.string_depth == 0 {
+            self.halstead.operand(hash_of(&self.source[node.byte_range()]));
         }
-        if node.child_count() > 0 || inside_string || node.end_byte() == node.start_byte() {
-            return false;
+        self.string_depth += 1;
+        if node.child_count() == 0 {
+            // A string the grammar does not split: still a code token.
+            self.code_token(node);
         }
-        if node.is_named() {
-            self.halstead.operand(&self.source[node.byte_range()]);
-        } else {
-            self.halstead.operator(node.kind_id());
-        }
-        false
     }
 
-    fn token(&mut self, node: Node<'_>, flags: u32) {
-        if node.end_byte() > node.start_byte() {
-            mark(&mut self.code_lines, node);
-            self.count_lines(node.start_position().row, node.end_position().row);
-            if self.collect_tokens {
-                let hash = rustc_hash::FxBuildHasher.hash_one(&self.source[node.byte_range()]);
-                self.out.tokens.push(Token { hash, line: line_of(node.start_position().row) });
+    /// A leaf: a code token, an operator or operand, maybe a decision.
+    fn leaf(&mut self, node: Node<'_>, flags: u32) {
+        let hash = self.code_token(node);
+        if self.string_depth == 0 {
+            if let Some(hash) = hash.filter(|_| node.is_named()) {
+                self.halstead.operand(hash);
+            } else if hash.is_some() {
+                self.halstead.operator(node.kind_id());
             }
         }
         if flags & kinds::DECISION != 0 {
             self.decision();
         }
+    }
+
+    /// Marks the token's lines as code and counts them for the function; gives the hash of
+    /// its text, or `None` for a zero-width token (one the parser inserted).
+    fn code_token(&mut self, node: Node<'_>) -> Option<u64> {
+        let (start, end) = (node.start_byte(), node.end_byte());
+        if end <= start {
+            return None;
+        }
+        let (first, last) = (node.start_position().row, node.end_position().row);
+        mark_rows(&mut self.code_lines, first, last, node.end_position().column);
+        self.count_lines(first, last);
+        let hash = hash_of(&self.source[start..end]);
+        if self.collect_tokens {
+            self.out.tokens.push(Token { hash, line: line_of(first) });
+        }
+        Some(hash)
     }
 
     fn decision(&mut self) {
@@ -406,13 +419,21 @@ fn is_triple_quoted(literal: &[u8]) -> bool {
 
 /// Marks every line the node spans.
 fn mark(lines: &mut [bool], node: Node<'_>) {
-    let first = node.start_position().row;
-    // A node ending at column 0 ends on the previous line (its trailing newline).
     let end = node.end_position();
-    let last = if end.column == 0 && end.row > first { end.row - 1 } else { end.row };
+    mark_rows(lines, node.start_position().row, end.row, end.column);
+}
+
+/// Marks rows `first..=last`; a span ending at column 0 ends on the row before (its newline).
+fn mark_rows(lines: &mut [bool], first: usize, last: usize, last_column: usize) {
+    let last = if last_column == 0 && last > first { last - 1 } else { last };
     for flag in lines.iter_mut().take(last + 1).skip(first) {
         *flag = true;
     }
+}
+
+/// The hash that tells token texts apart.
+fn hash_of(text: &[u8]) -> u64 {
+    rustc_hash::FxBuildHasher.hash_one(text)
 }
 
 /// Tree-sitter rows start at 0; reports count lines from 1.

@@ -31,39 +31,6 @@ pub(crate) const DECISION_NODE: u32 = 1 << 11;
 /// A call, which cognitive complexity checks for recursion.
 pub(crate) const CALL: u32 = 1 << 12;
 
-/// Kinds a security rule may look at.
-const SECURITY_KINDS: &[&str] = &[
-    "call",
-    "call_expression",
-    "new_expression",
-    "method_invocation",
-    "object_creation_expression",
-    "function_call_expression",
-    "member_call_expression",
-    "scoped_call_expression",
-    "assignment",
-    "assignment_expression",
-    "augmented_assignment",
-    "keyword_argument",
-    "pair",
-    "keyed_element",
-    "variable_declarator",
-    "let_declaration",
-    "const_item",
-    "static_item",
-    "short_var_declaration",
-    "const_spec",
-    "var_spec",
-    "property_declaration",
-    "init_declarator",
-    "comment",
-    "line_comment",
-    "block_comment",
-    "unsafe_block",
-    "shell_command_expression",
-    "subshell",
-];
-
 /// String literal kinds, across grammars.
 pub(crate) const STRING_KINDS: &[&str] = &[
     "string",
@@ -100,6 +67,7 @@ impl KindTable {
         let profile = language.profile();
         let count = grammar.node_kind_count();
         let mut flags = vec![0; count];
+        let watched: Vec<&str> = crate::security::watched_kinds().collect();
         for (id, slot) in flags.iter_mut().enumerate() {
             let Ok(id) = u16::try_from(id) else { break };
             let Some(name) = grammar.node_kind_for_id(id) else { continue };
@@ -117,7 +85,7 @@ impl KindTable {
             set(NESTING, profile.nesting, true);
             set(DECISION, profile.decisions, false);
             set(STRING, STRING_KINDS, true);
-            set(SECURITY, SECURITY_KINDS, true);
+            set(SECURITY, &watched, true);
             set(SECURITY, STRING_KINDS, true);
             set(STATEMENT, &["expression_statement"], true);
             if profile.decision_node.is_some() {

@@ -42,6 +42,19 @@ const BINDINGS: &[(&str, &str, &str)] = &[
     ("init_declarator", "declarator", "value"),
 ];
 
+/// Node kinds other than strings that [`check`] looks at, for the walk's kind table.
+pub(crate) fn watched_kinds() -> impl Iterator<Item = &'static str> {
+    const OTHERS: &[&str] = &[
+        "comment",
+        "line_comment",
+        "block_comment",
+        "unsafe_block",
+        "shell_command_expression",
+        "subshell",
+    ];
+    calls::CALL_KINDS.iter().chain(BINDINGS.iter().map(|(kind, _, _)| kind)).chain(OTHERS).copied()
+}
+
 /// Reports what `node` itself shows (not its descendants, which are visited on their own).
 pub(crate) fn check(
     node: Node<'_>,

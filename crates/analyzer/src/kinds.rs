@@ -89,7 +89,11 @@ impl KindTable {
             set(SECURITY, STRING_KINDS, true);
             set(STATEMENT, &["expression_statement"], true);
             if profile.decision_node.is_some() {
-                set(DECISION_NODE, &["match_arm", "let_declaration"], true);
+                set(
+                    DECISION_NODE,
+                    &["match_arm", "let_declaration", "conditional_expression"],
+                    true,
+                );
             }
             if let Some(rules) = profile.cognitive {
                 for kinds in [

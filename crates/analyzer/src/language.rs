@@ -67,6 +67,7 @@ languages! {
     CSharp { id: "csharp", name: "C#", extensions: ["cs"], file_names: [], interpreters: [], grammar: tree_sitter_c_sharp::LANGUAGE },
     Cpp { id: "cpp", name: "C++", extensions: ["cc", "cpp", "cxx", "c++", "hh", "hpp", "hxx", "h++", "ipp"], file_names: [], interpreters: [], grammar: tree_sitter_cpp::LANGUAGE },
     Css { id: "css", name: "CSS", extensions: ["css"], file_names: [], interpreters: [], grammar: tree_sitter_css::LANGUAGE },
+    Dart { id: "dart", name: "Dart", extensions: ["dart"], file_names: [], interpreters: ["dart"], grammar: tree_sitter_dart::LANGUAGE },
     Elixir { id: "elixir", name: "Elixir", extensions: ["ex", "exs"], file_names: ["mix.lock"], interpreters: ["elixir"], grammar: tree_sitter_elixir::LANGUAGE },
     Go { id: "go", name: "Go", extensions: ["go"], file_names: [], interpreters: [], grammar: tree_sitter_go::LANGUAGE },
     Haskell { id: "haskell", name: "Haskell", extensions: ["hs", "lhs"], file_names: [], interpreters: ["runhaskell", "runghc"], grammar: tree_sitter_haskell::LANGUAGE },
@@ -79,6 +80,7 @@ languages! {
     OCaml { id: "ocaml", name: "OCaml", extensions: ["ml"], file_names: [], interpreters: ["ocaml"], grammar: tree_sitter_ocaml::LANGUAGE_OCAML },
     Php { id: "php", name: "PHP", extensions: ["php", "phtml", "php5", "php7", "php8"], file_names: [], interpreters: ["php"], grammar: tree_sitter_php::LANGUAGE_PHP },
     Python { id: "python", name: "Python", extensions: ["py", "pyw", "pyi"], file_names: ["SConstruct", "SConscript"], interpreters: ["python", "python2", "python3", "pypy", "pypy3"], grammar: tree_sitter_python::LANGUAGE },
+    R { id: "r", name: "R", extensions: ["r"], file_names: [".Rprofile"], interpreters: ["Rscript"], grammar: tree_sitter_r::LANGUAGE },
     Ruby { id: "ruby", name: "Ruby", extensions: ["rb", "rake", "gemspec", "ru"], file_names: ["Rakefile", "Gemfile", "Vagrantfile"], interpreters: ["ruby"], grammar: tree_sitter_ruby::LANGUAGE },
     Rust { id: "rust", name: "Rust", extensions: ["rs"], file_names: [], interpreters: [], grammar: tree_sitter_rust::LANGUAGE },
     Scala { id: "scala", name: "Scala", extensions: ["scala", "sc", "sbt"], file_names: [], interpreters: ["scala"], grammar: tree_sitter_scala::LANGUAGE },
@@ -170,7 +172,7 @@ mod tests {
 
     #[test]
     fn every_grammar_loads_and_parses_without_errors() {
-        assert!(Language::ALL.len() >= 27, "{} languages", Language::ALL.len());
+        assert!(Language::ALL.len() >= 29, "{} languages", Language::ALL.len());
         for language in Language::ALL {
             let mut parser = tree_sitter::Parser::new();
             parser.set_language(&language.grammar()).unwrap_or_else(|e| panic!("{language}: {e}"));

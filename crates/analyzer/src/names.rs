@@ -24,7 +24,8 @@ pub(crate) fn declared_name(node: Node<'_>, source: &[u8]) -> Option<String> {
 
 /// A function's name, or the name it is bound to (`const f = () => …`), or `(anonymous)`.
 pub(crate) fn function_name(node: Node<'_>, parent: Option<Node<'_>>, source: &[u8]) -> String {
-    if let Some(name) = node.child_by_field_name("name") {
+    // R's grammar files its `function` keyword under `name`: only a named node is a name.
+    if let Some(name) = node.child_by_field_name("name").filter(|n| n.is_named()) {
         return innermost_identifier(name, source);
     }
     if let Some(declarator) = node.child_by_field_name("declarator") {
@@ -36,11 +37,17 @@ pub(crate) fn function_name(node: Node<'_>, parent: Option<Node<'_>>, source: &[
                 parent.child_by_field_name("name").or_else(|| parent.child_by_field_name("key"))
             }
             "assignment_expression" | "assignment" => parent.child_by_field_name("left"),
+            // R: `name <- function(x) …`
+            "binary_operator" => parent.child_by_field_name("lhs"),
             _ => None,
         };
         if let Some(bound) = bound {
             return innermost_identifier(bound, source);
         }
+    }
+    // Dart puts the name in a signature child.
+    if let Some(name) = signature(node).and_then(|s| s.child_by_field_name("name")) {
+        return innermost_identifier(name, source);
     }
     let declares_name =
         node.kind().ends_with("function_definition") || node.kind() == "function_declaration";
@@ -50,9 +57,26 @@ pub(crate) fn function_name(node: Node<'_>, parent: Option<Node<'_>>, source: &[
     "(anonymous)".to_owned()
 }
 
+/// The `…_signature` node under a declaration (Dart: method → method/function signature).
+fn signature(node: Node<'_>) -> Option<Node<'_>> {
+    let mut current = node;
+    for _ in 0..3 {
+        let mut cursor = current.walk();
+        let next = current.named_children(&mut cursor).find(|c| c.kind().ends_with("signature"))?;
+        if next.child_by_field_name("name").is_some() {
+            return Some(next);
+        }
+        current = next;
+    }
+    None
+}
+
 /// How many parameters a function declares (receivers such as `self` included, as lizard).
 pub(crate) fn parameter_count(node: Node<'_>, profile: &Profile) -> u32 {
-    let list = node.child_by_field_name(profile.parameters_field).and_then(parameter_list);
+    let list = node
+        .child_by_field_name(profile.parameters_field)
+        .and_then(parameter_list)
+        .or_else(|| signature(node).and_then(|s| find_child(s, "formal_parameter_list")));
     let Some(list) = list else { return 0 };
     let mut cursor = list.walk();
     let count = list
@@ -79,8 +103,14 @@ fn parameter_list(node: Node<'_>) -> Option<Node<'_>> {
     None
 }
 
-/// Markers in a parameter list that are not parameters (Python's bare `*` and `/`).
-const SEPARATORS: &[&str] = &["keyword_separator", "positional_separator"];
+/// The first named child of `node` of kind `kind`.
+fn find_child<'t>(node: Node<'t>, kind: &str) -> Option<Node<'t>> {
+    let mut cursor = node.walk();
+    node.named_children(&mut cursor).find(|c| c.kind() == kind)
+}
+
+/// Markers in a parameter list that are not parameters (Python's bare `*` and `/`, R's commas).
+const SEPARATORS: &[&str] = &["keyword_separator", "positional_separator", "comma"];
 
 /// C's `f(void)` declares no parameter.
 fn is_void_parameter(node: Node<'_>) -> bool {

@@ -325,6 +325,37 @@ const LUA: Profile = Profile {
     ..BASE
 };
 
+const DART: Profile = Profile {
+    functions: &[
+        "function_declaration",
+        "method_declaration",
+        "local_function_declaration",
+        "function_expression",
+    ],
+    types: &["class_declaration", "mixin_declaration", "enum_declaration"],
+    imports: &["library_import"],
+    comments: &["comment", "documentation_comment", "block_comment", "documentation_block_comment"],
+    // `?` also marks nullable types (`int?`), so ternaries count as nodes instead.
+    decisions: &["if", "for", "while", "catch", "case", "&&", "||", "??"],
+    nesting: &[
+        "if_statement",
+        "for_statement",
+        "while_statement",
+        "do_statement",
+        "switch_statement",
+        "try_statement",
+    ],
+    decision_node: Some(dart_decision),
+    ..BASE
+};
+
+const R: Profile = Profile {
+    functions: &["function_definition"],
+    decisions: &["if", "for", "while", "repeat", "&&", "||"],
+    nesting: &["if_statement", "for_statement", "while_statement", "repeat_statement"],
+    ..BASE
+};
+
 const BASH: Profile = Profile {
     functions: &["function_definition"],
     decisions: &["if", "elif", "for", "while", "until", "&&", "||"],
@@ -378,6 +409,11 @@ fn rust_decision(node: Node<'_>) -> bool {
     }
 }
 
+/// Dart's `c ? a : b`.
+fn dart_decision(node: Node<'_>) -> bool {
+    node.kind() == "conditional_expression"
+}
+
 impl Language {
     pub(crate) fn profile(self) -> &'static Profile {
         match self {
@@ -397,6 +433,8 @@ impl Language {
             Language::Scala => &SCALA,
             Language::Lua => &LUA,
             Language::Bash => &BASH,
+            Language::Dart => &DART,
+            Language::R => &R,
             Language::Zig => &ZIG,
             Language::Haskell => &HASKELL,
             Language::Elixir => &ELIXIR,

@@ -187,7 +187,10 @@ impl<'a> Walker<'a> {
         } else if flags & kinds::TYPE != 0 {
             self.open_type(node);
             frame.type_decl = true;
-        } else if flags & kinds::NESTING != 0 && !self.functions.is_empty() {
+        } else if flags & kinds::NESTING != 0
+            && !self.functions.is_empty()
+            && !is_else_if(node, parent)
+        {
             self.nest();
             frame.nesting = true;
         } else if flags & kinds::IMPORT != 0 {
@@ -415,6 +418,11 @@ fn is_triple_quoted(literal: &[u8]) -> bool {
     let body = literal.trim_ascii_start();
     let body = &body[body.iter().take_while(|b| b.is_ascii_alphabetic()).count()..];
     body.starts_with(b"\"\"\"") || body.starts_with(b"'''")
+}
+
+/// An `if` that is the `else` of another (`else if`): the same level, not a deeper one.
+fn is_else_if(node: Node<'_>, parent: Option<Node<'_>>) -> bool {
+    parent.is_some_and(|p| p.kind_id() == node.kind_id() || p.kind() == "else_clause")
 }
 
 /// Marks every line the node spans.

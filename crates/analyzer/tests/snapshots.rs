@@ -135,3 +135,33 @@ fn c() {
         "#]],
     );
 }
+
+#[test]
+fn dart() {
+    // lizard has no Dart reader; checked by hand: `add` 1 + if, &&, else if, || = 5.
+    check(
+        "sample.dart",
+        expect![[r#"
+            dart lines: total 23 code 20 comment 0 blank 3
+            halstead n1 29 n2 20 N1 76 N2 45 volume 679.4 difficulty 32.6; maintainability 50.7
+            import 1: import 'dart:math';
+            type class_declaration Shelf 3-15
+            fn Shelf.add 6-14 params 2 nloc 9 ccn 5 cog - nesting 1
+            fn total 17-23 params 1 nloc 7 ccn 3 cog - nesting 1
+        "#]],
+    );
+}
+
+#[test]
+fn r() {
+    // lizard 1.24.3 agrees on CCN and parameters; it counts one more NLOC line in `total`.
+    check(
+        "sample.R",
+        expect![[r#"
+        r lines: total 14 code 13 comment 0 blank 1
+        halstead n1 21 n2 14 N1 54 N2 33 volume 446.2 difficulty 24.8; maintainability 56.1
+        fn total 1-9 params 2 nloc 9 ccn 5 cog - nesting 2
+        fn describe 11-14 params 1 nloc 4 ccn 3 cog - nesting 1
+    "#]],
+    );
+}

@@ -13,5 +13,6 @@ pub use render::{Format, render};
 pub use scan::{ScanError, ScanOptions, ScanReport, Skipped, scan, scan_sources};
 pub use totals::Totals;
 
-/// The schema name and version written into JSON output.
+/// The schema name and version written into JSON output; `SCHEMA.md` beside this crate
+/// describes every field.
 pub const SCHEMA: &str = "quantumlayer.analysis/v1";

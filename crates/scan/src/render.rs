@@ -301,3 +301,46 @@ mod tests {
         assert_eq!(uri(".\\src\\a.py"), "src/a.py");
     }
 }
+
+#[cfg(test)]
+mod schema_doc {
+    use crate::{Format, ScanOptions, render, scan_sources};
+
+    fn keys(
+        value: &serde_json::Value,
+        out: &mut std::collections::BTreeSet<String>,
+        skip_map: bool,
+    ) {
+        match value {
+            serde_json::Value::Object(map) => {
+                for (key, inner) in map {
+                    if !skip_map {
+                        out.insert(key.clone());
+                    }
+                    // `directories` is keyed by path, not by field name.
+                    keys(inner, out, key == "directories");
+                }
+            }
+            serde_json::Value::Array(items) => items.iter().for_each(|item| keys(item, out, false)),
+            _ => {}
+        }
+    }
+
+    #[test]
+    fn every_field_of_the_json_report_is_documented() {
+        let sources = vec![(
+            "app/run.py".to_owned(),
+            b"import os\n\nclass A:\n    def run(self, p):\n        os.system('ls ' + p)\n\ndef broken(:\n".to_vec(),
+        )];
+        let report = scan_sources(&sources, &ScanOptions::default());
+        let json: serde_json::Value =
+            serde_json::from_str(&render(&report, Format::Json, "0")).expect("json");
+        let mut fields = std::collections::BTreeSet::new();
+        keys(&json, &mut fields, false);
+        let doc = include_str!("../SCHEMA.md");
+        let missing: Vec<_> =
+            fields.iter().filter(|f| !doc.contains(&format!("\"{f}\""))).collect();
+        assert!(missing.is_empty(), "SCHEMA.md does not mention {missing:?}");
+        assert!(fields.len() > 40, "{fields:?}");
+    }
+}

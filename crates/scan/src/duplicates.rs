@@ -6,7 +6,7 @@
 //! repeat at least `min_tokens + 15` tokens long. A fingerprint seen twice is checked token by
 //! token, stretched to its full length both ways, and reported once, on the later copy.
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap;
 
 use ql_analyzer::{Category, Finding, Severity, Token};
 use rayon::prelude::*;
@@ -30,7 +30,7 @@ pub(crate) fn find(files: &[Vec<Token>], min_tokens: usize) -> Vec<Repeat> {
     // Fingerprinting is per file and runs in parallel; matching them is one ordered pass.
     let prints: Vec<Vec<(usize, u64)>> =
         files.par_iter().map(|tokens| fingerprints(tokens, min_tokens)).collect();
-    let mut index: HashMap<u64, (usize, usize)> = HashMap::new();
+    let mut index: FxHashMap<u64, (usize, usize)> = FxHashMap::default();
     let mut repeats: Vec<Repeat> = Vec::new();
     for (file, tokens) in files.iter().enumerate() {
         // Positions of this file already inside a reported repeat.
@@ -153,18 +153,24 @@ fn fingerprints(tokens: &[Token], min_tokens: usize) -> Vec<(usize, u64)> {
     if hashes.is_empty() {
         return Vec::new();
     }
-    let mut kept = Vec::new();
-    for window in 0..hashes.len().saturating_sub(WINNOW - 1).max(1) {
-        let end = (window + WINNOW).min(hashes.len());
-        let (offset, _) = hashes[window..end]
-            .iter()
-            .enumerate()
-            .rev()
-            .min_by_key(|(_, h)| **h)
-            .unwrap_or((0, &0));
-        let position = window + offset;
-        if kept.last().map(|(p, _)| *p) != Some(position) {
-            kept.push((position, hashes[position]));
+    // The rightmost minimum of each window of WINNOW runs, with a monotonic queue: O(n).
+    let width = WINNOW.min(hashes.len());
+    let mut queue: std::collections::VecDeque<usize> = std::collections::VecDeque::new();
+    let mut kept: Vec<(usize, u64)> = Vec::new();
+    for (i, hash) in hashes.iter().enumerate() {
+        while queue.back().is_some_and(|&b| hashes[b] >= *hash) {
+            queue.pop_back();
+        }
+        queue.push_back(i);
+        if i + 1 >= width {
+            let start = i + 1 - width;
+            while queue.front().is_some_and(|&f| f < start) {
+                queue.pop_front();
+            }
+            let front = queue.front().copied();
+            if let Some(position) = front.filter(|&p| kept.last().map(|(k, _)| *k) != Some(p)) {
+                kept.push((position, hashes[position]));
+            }
         }
     }
     kept
@@ -212,6 +218,20 @@ mod tests {
         let d = tokens(&format!("{shared} {}", words(10, "y")));
         assert!(find(&[c, d], 30).is_empty(), "20 shared tokens is under the minimum");
         assert!(find(&[a], 30).is_empty());
+    }
+
+    #[test]
+    fn winnowing_keeps_the_rightmost_minimum_of_every_window() {
+        let file = tokens(&words(200, "w"));
+        let hashes = window_hashes(&file, 10);
+        let kept = fingerprints(&file, 10);
+        for start in 0..=hashes.len() - WINNOW {
+            let window = &hashes[start..start + WINNOW];
+            let min = *window.iter().min().expect("window");
+            let rightmost = start + window.iter().rposition(|h| *h == min).expect("min");
+            assert!(kept.iter().any(|(p, _)| *p == rightmost), "window {start}");
+        }
+        assert!(kept.windows(2).all(|w| w[0].0 < w[1].0));
     }
 
     #[test]

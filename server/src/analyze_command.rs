@@ -98,6 +98,11 @@ pub fn run(args: AnalyzeArgs) -> ExitCode {
     let bar = indicatif::ProgressBar::hidden();
     let progress = |done: usize, total: usize| {
         if done == 1 && total >= PROGRESS_FROM_FILES {
+            if let Ok(style) = indicatif::ProgressStyle::with_template(
+                "analysing {bar:40} {pos}/{len} files, {elapsed} (about {eta} left)",
+            ) {
+                bar.set_style(style);
+            }
             bar.set_draw_target(indicatif::ProgressDrawTarget::stderr());
             bar.set_length(total as u64);
         }

@@ -21,10 +21,11 @@ pub const MAX_SYNTAX_ERRORS: usize = 100;
 /// The longest import text kept.
 const MAX_IMPORT_CHARS: usize = 200;
 
-/// One code token: a hash of its text and the line it starts on.
+/// One code token: a 32-bit hash of its text and the line it starts on (8 bytes, as the
+/// tokens of a whole tree are kept for duplicate detection).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Token {
-    pub hash: u64,
+    pub hash: u32,
     pub line: u32,
 }
 
@@ -304,6 +305,8 @@ impl<'a> Walker<'a> {
         self.count_lines(first, last);
         let hash = hash_of(&self.source[start..end]);
         if self.collect_tokens {
+            // The high bits: FxHash mixes them best.
+            let hash = u32::try_from(hash >> 32).unwrap_or_default();
             self.out.tokens.push(Token { hash, line: line_of(first) });
         }
         Some(hash)

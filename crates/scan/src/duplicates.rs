@@ -127,7 +127,7 @@ const BASE: u64 = 0x100_0000_01b3;
 
 /// A polynomial hash of a run of tokens: `Σ tᵢ·BASE^(n−1−i)`, wrapping.
 fn window_hash(window: &[Token]) -> u64 {
-    window.iter().fold(0, |h, t| h.wrapping_mul(BASE).wrapping_add(t.hash))
+    window.iter().fold(0, |h, t| h.wrapping_mul(BASE).wrapping_add(u64::from(t.hash)))
 }
 
 /// The hash of every run of `min_tokens` tokens, rolled in one pass.
@@ -139,9 +139,9 @@ fn window_hashes(tokens: &[Token], min_tokens: usize) -> Vec<u64> {
     hashes.push(hash);
     for i in 1..=last_start {
         hash = hash
-            .wrapping_sub(tokens[i - 1].hash.wrapping_mul(top))
+            .wrapping_sub(u64::from(tokens[i - 1].hash).wrapping_mul(top))
             .wrapping_mul(BASE)
-            .wrapping_add(tokens[i + min_tokens - 1].hash);
+            .wrapping_add(u64::from(tokens[i + min_tokens - 1].hash));
         hashes.push(hash);
     }
     hashes
@@ -184,7 +184,7 @@ mod tests {
         text.split_whitespace()
             .enumerate()
             .map(|(i, word)| Token {
-                hash: word.bytes().fold(7u64, |h, b| h.wrapping_mul(31).wrapping_add(u64::from(b))),
+                hash: word.bytes().fold(7u32, |h, b| h.wrapping_mul(31).wrapping_add(u32::from(b))),
                 line: u32::try_from(i / 5 + 1).unwrap_or(0),
             })
             .collect()

@@ -87,16 +87,26 @@ pub fn scan(
     }
     let files = walk(paths, options);
     let total = files.len();
+    // Largest files first, so that no thread is left with a big one while the others idle;
+    // the report keeps the path order (`files` is sorted).
+    let mut order: Vec<(usize, u64)> = files
+        .iter()
+        .enumerate()
+        .map(|(i, path)| (i, std::fs::metadata(path).map_or(0, |m| m.len())))
+        .collect();
+    order.sort_by_key(|(i, size)| (std::cmp::Reverse(*size), *i));
     let done = AtomicUsize::new(0);
     let analyse = || {
-        files
+        let mut outcomes: Vec<(usize, Outcome)> = order
             .par_iter()
-            .map(|path| {
-                let outcome = analyse_file(path, options);
+            .map(|&(i, _)| {
+                let outcome = analyse_file(&files[i], options);
                 progress(done.fetch_add(1, Ordering::Relaxed) + 1, total);
-                outcome
+                (i, outcome)
             })
-            .collect::<Vec<_>>()
+            .collect();
+        outcomes.sort_by_key(|(i, _)| *i);
+        outcomes.into_iter().map(|(_, outcome)| outcome).collect::<Vec<_>>()
     };
     let outcomes = match options.jobs {
         Some(jobs) => rayon::ThreadPoolBuilder::new()

@@ -11,6 +11,8 @@
 
 use tree_sitter::Node;
 
+use crate::kinds::KindTable;
+
 /// One grammar's cognitive structures.
 #[derive(Debug)]
 pub(crate) struct CognitiveRules {
@@ -123,6 +125,7 @@ pub(crate) const GO: CognitiveRules = CognitiveRules {
 /// complexity at nesting `depth`.
 pub(crate) fn increment(
     rules: &CognitiveRules,
+    kinds: &KindTable,
     node: Node<'_>,
     parent: Option<Node<'_>>,
     field: Option<&str>,
@@ -141,7 +144,7 @@ pub(crate) fn increment(
         return 1;
     }
     if rules.binary.contains(&kind) {
-        return u32::from(starts_logical_sequence(rules, node, parent, source));
+        return u32::from(starts_logical_sequence(rules, kinds, node, parent, source));
     }
     if rules.gotos.contains(&kind) {
         return 1;
@@ -215,21 +218,22 @@ fn is_bare_else(
 /// A logical operation whose operator differs from that of the operation it is part of.
 fn starts_logical_sequence(
     rules: &CognitiveRules,
+    kinds: &KindTable,
     node: Node<'_>,
     parent: Option<Node<'_>>,
     source: &[u8],
 ) -> bool {
-    let Some(operator) = operator_of(node, source) else { return false };
+    let Some(operator) = operator_of(kinds, node, source) else { return false };
     if !rules.logical_operators.contains(&operator) {
         return false;
     }
     let parent_operator =
-        parent.filter(|p| p.kind() == node.kind()).and_then(|p| operator_of(p, source));
+        parent.filter(|p| p.kind() == node.kind()).and_then(|p| operator_of(kinds, p, source));
     parent_operator != Some(operator)
 }
 
-fn operator_of<'s>(node: Node<'_>, source: &'s [u8]) -> Option<&'s str> {
-    let operator = node.child_by_field_name("operator")?;
+fn operator_of<'s>(kinds: &KindTable, node: Node<'_>, source: &'s [u8]) -> Option<&'s str> {
+    let operator = kinds.child(node, "operator")?;
     std::str::from_utf8(source.get(operator.byte_range())?).ok()
 }
 
@@ -240,33 +244,27 @@ fn has_label(node: Node<'_>) -> bool {
 
 /// Whether `node` calls the function named `name` (directly, or through `self`/`this`).
 pub(crate) fn is_recursive_call(
-    rules: &CognitiveRules,
+    kinds: &KindTable,
     node: Node<'_>,
     source: &[u8],
     name: &str,
 ) -> bool {
-    if !rules.calls.contains(&node.kind()) {
-        return false;
-    }
-    let Some(callee) =
-        node.child_by_field_name("function").or_else(|| node.child_by_field_name("name"))
-    else {
+    let Some(callee) = kinds.child(node, "function").or_else(|| kinds.child(node, "name")) else {
         return false;
     };
     let text = |n: Node<'_>| source.get(n.byte_range()).and_then(|b| std::str::from_utf8(b).ok());
     match callee.kind() {
         "identifier" => text(callee) == Some(name),
         "attribute" | "member_expression" | "field_expression" | "selector_expression" => {
-            let object = callee
-                .child_by_field_name("object")
-                .or_else(|| callee.child_by_field_name("value"));
-            let attribute = callee
-                .child_by_field_name("attribute")
-                .or_else(|| callee.child_by_field_name("property"))
-                .or_else(|| callee.child_by_field_name("field"));
-            let is_self =
-                object.and_then(text).is_some_and(|o| matches!(o, "self" | "this" | "cls"));
-            is_self && attribute.and_then(text) == Some(name)
+            let attribute = kinds
+                .child(callee, "attribute")
+                .or_else(|| kinds.child(callee, "property"))
+                .or_else(|| kinds.child(callee, "field"));
+            if attribute.and_then(text) != Some(name) {
+                return false;
+            }
+            let object = kinds.child(callee, "object").or_else(|| kinds.child(callee, "value"));
+            object.and_then(text).is_some_and(|o| matches!(o, "self" | "this" | "cls"))
         }
         _ => false,
     }

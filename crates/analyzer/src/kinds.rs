@@ -50,6 +50,9 @@ pub(crate) const STRING_KINDS: &[&str] = &[
 #[derive(Debug)]
 pub(crate) struct KindTable {
     flags: Vec<u32>,
+    /// Field name → id. `Node::child_by_field_name` finds the id by comparing the name with
+    /// every field name of the grammar, on every call; the walk asks for fields often.
+    fields: rustc_hash::FxHashMap<&'static str, u16>,
 }
 
 impl KindTable {
@@ -60,6 +63,15 @@ impl KindTable {
 
     pub(crate) fn flags(&self, kind_id: u16) -> u32 {
         self.flags.get(usize::from(kind_id)).copied().unwrap_or(0)
+    }
+
+    /// The child of `node` in field `name` (as `Node::child_by_field_name`, without the search).
+    pub(crate) fn child<'t>(
+        &self,
+        node: tree_sitter::Node<'t>,
+        name: &str,
+    ) -> Option<tree_sitter::Node<'t>> {
+        self.fields.get(name).and_then(|&id| node.child_by_field_id(id))
     }
 
     fn build(language: Language) -> KindTable {
@@ -113,6 +125,10 @@ impl KindTable {
             }
             *slot = bits;
         }
-        KindTable { flags }
+        let fields = (1..=grammar.field_count())
+            .filter_map(|id| u16::try_from(id).ok())
+            .filter_map(|id| grammar.field_name_for_id(id).map(|name| (name, id)))
+            .collect();
+        KindTable { flags, fields }
     }
 }

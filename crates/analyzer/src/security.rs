@@ -113,7 +113,8 @@ static CALLEE_TAILS: std::sync::LazyLock<
 });
 
 fn check_call(node: Node<'_>, language: Language, source: &[u8], out: &mut Vec<Finding>) {
-    let tail = calls::callee_tail(node, source).and_then(|t| std::str::from_utf8(t).ok());
+    let kinds = crate::kinds::KindTable::of(language);
+    let tail = calls::callee_tail(node, source, kinds).and_then(|t| std::str::from_utf8(t).ok());
     let known =
         CALLEE_TAILS.get(&language).is_some_and(|tails| tail.is_some_and(|t| tails.contains(t)));
     if !known {
@@ -293,8 +294,8 @@ fn check_binding(
     value_field: &str,
     out: &mut Vec<Finding>,
 ) {
-    let (Some(key), Some(value)) =
-        (node.child_by_field_name(key_field), node.child_by_field_name(value_field))
+    let kinds = crate::kinds::KindTable::of(language);
+    let (Some(key), Some(value)) = (kinds.child(node, key_field), kinds.child(node, value_field))
     else {
         return;
     };

@@ -253,12 +253,19 @@ impl<'a> Walker<'a> {
         }
         // Go hangs a bare `else` block off the `if` as its `alternative`.
         if flags & kinds::COGNITIVE != 0 || field == Some("alternative") {
-            *total +=
-                cognitive::increment(rules, node, parent, field, self.source, open.cognitive_depth);
+            *total += cognitive::increment(
+                rules,
+                self.kinds,
+                node,
+                parent,
+                field,
+                self.source,
+                open.cognitive_depth,
+            );
         }
         if flags & kinds::CALL != 0
             && !open.recursed
-            && cognitive::is_recursive_call(rules, node, self.source, &function.name)
+            && cognitive::is_recursive_call(self.kinds, node, self.source, &function.name)
         {
             open.recursed = true;
             *total += 1;

@@ -24,8 +24,12 @@ pub(crate) const CALL_KINDS: &[&str] = &[
 
 /// The last name of the callee (`system` of `os.system`), read without building the whole
 /// callee text: the cheap first test of every call site.
-pub(crate) fn callee_tail<'s>(node: Node<'_>, source: &'s [u8]) -> Option<&'s [u8]> {
-    let field = |name| node.child_by_field_name(name);
+pub(crate) fn callee_tail<'s>(
+    node: Node<'_>,
+    source: &'s [u8],
+    kinds: &crate::kinds::KindTable,
+) -> Option<&'s [u8]> {
+    let field = |name| kinds.child(node, name);
     let holder = match node.kind() {
         "call" => field("method").or_else(|| field("function"))?,
         "call_expression" | "function_call_expression" => field("function")?,

@@ -34,9 +34,27 @@ pub fn render(report: &ScanReport, format: Format, version: &str) -> String {
     match format {
         Format::Text => text(report),
         // Compact: reports of large trees run to tens of megabytes; `jq` pretty-prints.
-        Format::Json => serde_json::to_string(report).unwrap_or_default(),
+        Format::Json => json(report),
         Format::Sarif => serde_json::to_string_pretty(&sarif(report, version)).unwrap_or_default(),
     }
+}
+
+/// The report as JSON, its files serialised in parallel (they are nearly all of it) and
+/// spliced into the rest, which serde writes with an empty `files` list.
+fn json(report: &ScanReport) -> String {
+    use rayon::prelude::*;
+    let files: Vec<String> =
+        report.files.par_iter().map(|f| serde_json::to_string(f).unwrap_or_default()).collect();
+    let rest = ScanReport {
+        schema: report.schema.clone(),
+        files: Vec::new(),
+        skipped: report.skipped.clone(),
+        unknown_language: report.unknown_language,
+        totals: report.totals.clone(),
+        directories: report.directories.clone(),
+    };
+    let rest = serde_json::to_string(&rest).unwrap_or_default();
+    rest.replacen("\"files\":[]", &format!("\"files\":[{}]", files.join(",")), 1)
 }
 
 /// The longest file path shown in the table before it is shortened from the left.

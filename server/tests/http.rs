@@ -409,3 +409,18 @@ async fn readiness_fails_when_the_database_does_not_answer() {
     let request = Request::get("/healthz").body(Body::empty()).expect("request");
     assert_eq!(router.oneshot(request).await.expect("infallible").status(), StatusCode::OK);
 }
+
+#[tokio::test]
+async fn the_session_cookie_is_http_only_same_site_and_renewed_at_sign_in() {
+    let mut app = TestApp::new().await;
+    // A session id planted before sign-in (session fixation) must not survive it.
+    app.cookie = Some("ql_session=planted-by-someone-else".to_owned());
+    let response = app.send(app.post(app::api::session::SignInLocal::PATH, "", Some(ORIGIN))).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let cookie = response.headers()[header::SET_COOKIE].to_str().expect("ascii").to_owned();
+    assert!(cookie.starts_with("ql_session="), "{cookie}");
+    assert!(!cookie.starts_with("ql_session=planted"), "{cookie}");
+    assert!(cookie.contains("HttpOnly"), "{cookie}");
+    assert!(cookie.contains("SameSite=Lax"), "{cookie}");
+    assert!(cookie.contains("Path=/"), "{cookie}");
+}

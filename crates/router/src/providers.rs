@@ -1,0 +1,4 @@
+//! One module per vendor protocol.
+
+pub mod openai;
+pub mod scripted;

@@ -1,4 +1,4 @@
-//! The command line: `serve` (the default), `migrate`, `config example`.
+//! The command line: `serve` (the default), `migrate`, `analyze`, `gateway`, `keys`, `config example`.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -25,10 +25,39 @@ enum Command {
     Migrate,
     /// Analyse source files: metrics, complexity, security and quality findings.
     Analyze(crate::analyze_command::AnalyzeArgs),
+    /// Run only the OpenAI-compatible LLM gateway (`/v1`, `/metrics`, `/healthz`).
+    Gateway {
+        /// The address to listen on (default: the configured `listen`).
+        #[arg(long, value_name = "ADDR")]
+        listen: Option<std::net::SocketAddr>,
+    },
+    /// Manage API keys for the gateway.
+    Keys {
+        #[command(subcommand)]
+        command: KeysCommand,
+    },
     /// Inspect the configuration.
     Config {
         #[command(subcommand)]
         command: ConfigCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum KeysCommand {
+    /// Create a key and print it once: it cannot be shown again.
+    Create {
+        /// The organisation's slug (`default` on a fresh install).
+        #[arg(long, value_name = "ORG")]
+        org: String,
+        /// A name that says what the key is for.
+        #[arg(long)]
+        name: String,
+    },
+    /// List an organisation's keys (their prefixes, never the keys).
+    List {
+        #[arg(long, value_name = "ORG")]
+        org: String,
     },
 }
 
@@ -70,6 +99,33 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             tracing::info!("migrations applied");
             Ok(())
         }),
+        Command::Gateway { listen } => {
+            runtime.block_on(crate::router::serve_gateway(config, listen))
+        }
+        Command::Keys { command } => runtime.block_on(keys(&config, command)),
         Command::Config { .. } | Command::Analyze(_) => Ok(()),
     }
+}
+
+async fn keys(config: &Config, command: KeysCommand) -> anyhow::Result<()> {
+    use std::io::Write;
+    let services = crate::open_services(config).await?;
+    let mut out = std::io::stdout().lock();
+    match command {
+        KeysCommand::Create { org, name } => {
+            let issued = services.create_api_key_as_operator(&org, &name).await?;
+            writeln!(out, "{}", issued.secret)?;
+            eprintln!(
+                "Created key `{}` ({}…) for `{org}`. Keep it now: it is not shown again.",
+                issued.key.name, issued.key.prefix
+            );
+        }
+        KeysCommand::List { org } => {
+            for key in services.list_api_keys_as_operator(&org).await? {
+                let state = if key.revoked_at.is_some() { "revoked" } else { "active" };
+                writeln!(out, "{}\t{}…\t{}\t{}", key.id, key.prefix, state, key.name)?;
+            }
+        }
+    }
+    Ok(())
 }

@@ -12,7 +12,7 @@ use serde::Deserialize;
 pub const DEFAULT_CONFIG_FILE: &str = "quantumlayer.toml";
 
 /// Every setting of the server.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Config {
     /// The address the server listens on. Env: `QL_LISTEN`.
@@ -27,6 +27,14 @@ pub struct Config {
     pub log: LogConfig,
     pub http: HttpConfig,
     pub session: SessionConfig,
+    /// LLM upstreams (`[[providers]]`).
+    pub providers: Vec<ql_router::config::ProviderConfig>,
+    /// Model names clients send, mapped to targets (`[[routes]]`).
+    pub routes: Vec<ql_router::config::RouteConfig>,
+    /// Retries, backoff and health checks of the router (`[router]`).
+    pub router: ql_router::config::RouterSettings,
+    /// Prices per million tokens that override the built-in list (`[[prices]]`).
+    pub prices: Vec<ql_router::pricing::PriceEntry>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -76,6 +84,10 @@ impl Default for Config {
             log: LogConfig::default(),
             http: HttpConfig::default(),
             session: SessionConfig::default(),
+            providers: Vec::new(),
+            routes: Vec::new(),
+            router: ql_router::config::RouterSettings::default(),
+            prices: Vec::new(),
         }
     }
 }
@@ -220,6 +232,18 @@ impl Config {
     }
 }
 
+impl Config {
+    /// The router's part of the configuration.
+    pub fn gateway_config(&self) -> ql_router::build::GatewayConfig {
+        ql_router::build::GatewayConfig {
+            providers: self.providers.clone(),
+            routes: self.routes.clone(),
+            settings: self.router.clone(),
+            prices: self.prices.clone(),
+        }
+    }
+}
+
 /// What `quantumlayer config example` prints: every key, commented, at its default.
 pub const EXAMPLE_CONFIG: &str = r#"# quantumlayer.toml: every key is optional; these are the defaults.
 # Each can also be set by an environment variable (named beside it), which wins over this file.
@@ -252,6 +276,42 @@ request_timeout_secs = 60
 ttl_hours = 168
 # Send the session cookie over HTTPS only.                      QL_SECURE_COOKIES
 secure_cookies = false
+
+# LLM router: upstreams and the routes clients reach them by, for example:
+#
+# [[providers]]
+# name = "local-llama"
+# kind = "openai"                    # openai | anthropic | bedrock | builtin
+# base_url = "http://127.0.0.1:11434/v1"
+# api_key_env = "OLLAMA_KEY"         # optional; the secret itself never sits in this file
+# connect_timeout_secs = 5
+# request_timeout_secs = 120         # a whole answer, or a stream's first byte
+#
+# [[routes]]
+# model = "fast"                     # the name clients send
+# strategy = "priority"              # priority | weighted | latency | cost
+# targets = [ { provider = "local-llama", model = "llama3.1" }, { provider = "groq", model = "llama-3.1-8b-instant" } ]
+#
+# [[prices]]                         # USD per million tokens, for costs and the cost strategy
+# model = "llama3.1"
+# input_per_mtok = 0.0
+# output_per_mtok = 0.0
+
+[router]
+# Retries of one target on a retryable failure (429, 5xx, timeouts, refused connections).
+retries = 2
+# Backoff before a retry: doubles from the base up to the maximum, with jitter.
+backoff_base_ms = 100
+backoff_max_ms = 5000
+# A Retry-After longer than this moves on to the next target instead of waiting.
+max_retry_after_secs = 10
+# Consecutive failures that mark a target unhealthy; it is then probed after
+# breaker_first_probe_secs, doubling after each failed probe up to breaker_max_probe_secs.
+breaker_failures = 5
+breaker_first_probe_secs = 1
+breaker_max_probe_secs = 60
+# The most time one request may spend across all its attempts.
+request_deadline_secs = 300
 "#;
 
 #[cfg(test)]

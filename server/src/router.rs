@@ -24,7 +24,7 @@ use tracing::Level;
 
 use crate::config::Config;
 use crate::middleware::{csrf, sign_in_guard};
-use crate::routes::{analyze, health};
+use crate::routes::{analyze, health, v1};
 use crate::session_store::DbSessionStore;
 
 /// The name of the session cookie.
@@ -37,8 +37,10 @@ pub async fn open_services(config: &Config) -> anyhow::Result<Services> {
             format!("cannot create the data directory {}", config.data_dir.display())
         })?;
     }
+    let gateway =
+        ql_router::build::gateway(&config.gateway_config(), &|name| std::env::var(name).ok())?;
     let store = Store::connect(&config.database_url()).await?;
-    Ok(Services::new(store, AuthMode::Local))
+    Ok(Services::new(store, AuthMode::Local, gateway))
 }
 
 /// The whole HTTP surface: health checks, server functions, pages and static files.
@@ -105,7 +107,10 @@ pub fn http_router(services: Services, config: &Config) -> Router {
                 .on_response(DefaultOnResponse::new().level(Level::INFO)),
         )
         .layer(PropagateRequestIdLayer::x_request_id())
-        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid));
+        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+        // The OpenAI-compatible API authenticates by bearer key (no cookies, so no CSRF) and
+        // keeps its per-request work to a minimum: it sits outside the app's layers.
+        .merge(v1::router(services));
     SECURITY_HEADERS.iter().fold(router, |router, (name, value)| {
         router.layer(SetResponseHeaderLayer::if_not_present(
             name.clone(),
@@ -149,12 +154,44 @@ pub async fn serve(config: Config) -> anyhow::Result<()> {
     let services = open_services(&config).await?;
     DbSessionStore::new(services.store().sessions.clone())
         .spawn_expiry_task(Duration::from_secs(3600));
+    v1::spawn_health_probes(&services);
     let router = http_router(services, &config);
-    let listener = tokio::net::TcpListener::bind(config.listen)
+    serve_router(router, config.listen, "server").await
+}
+
+/// Serves only the LLM gateway: `/v1`, `/healthz` and `/readyz`.
+pub async fn serve_gateway(
+    config: Config,
+    listen: Option<std::net::SocketAddr>,
+) -> anyhow::Result<()> {
+    let services = open_services(&config).await?;
+    v1::spawn_health_probes(&services);
+    let router = Router::new()
+        .route("/healthz", get(health::alive))
+        .route("/readyz", get(health::ready))
+        .with_state(services.clone())
+        .merge(v1::router(services));
+    let address = listen.unwrap_or(config.listen);
+    serve_router(router, address, "gateway").await
+}
+
+async fn serve_router(
+    router: Router,
+    address: std::net::SocketAddr,
+    what: &str,
+) -> anyhow::Result<()> {
+    use axum::serve::{Listener as _, ListenerExt as _};
+    let listener = tokio::net::TcpListener::bind(address)
         .await
-        .with_context(|| format!("cannot listen on {}", config.listen))?;
+        .with_context(|| format!("cannot listen on {address}"))?
+        .tap_io(|stream| {
+            // Without it, Nagle's algorithm holds small writes (SSE frames) for up to 40 ms.
+            if let Err(error) = stream.set_nodelay(true) {
+                tracing::debug!(%error, "cannot set TCP_NODELAY");
+            }
+        });
     let address = listener.local_addr()?;
-    tracing::info!("listening on http://{address}");
+    tracing::info!(serving = what, "listening on http://{address}");
     axum::serve(listener, router)
         .with_graceful_shutdown(shutdown_signal())
         .await

@@ -2,3 +2,4 @@
 
 pub mod analyze;
 pub mod health;
+pub mod v1;

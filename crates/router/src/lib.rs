@@ -3,6 +3,7 @@
 //! backoff, fallbacks and circuit breakers. No HTTP server here: `server` exposes it.
 
 pub mod breaker;
+pub mod build;
 pub mod config;
 pub mod error;
 pub mod gateway;

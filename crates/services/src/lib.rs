@@ -5,17 +5,21 @@
 //! converts results to wire types.
 
 mod analysis;
+mod api_keys;
 mod error;
+mod llm;
 mod principal;
 mod projects;
 mod sign_in;
 
 use ql_store::Store;
 
+pub use api_keys::{IssuedKey, KeyPrincipal, hash_key};
 pub use error::ServiceError;
+pub use llm::MAX_MESSAGES;
 pub use principal::Principal;
 pub use projects::ProjectSummary;
-pub use ql_store::{AuditEntry, Project};
+pub use ql_store::{ApiKey, ApiKeyId, AuditEntry, Project};
 
 /// The result of every service call.
 pub type Result<T, E = ServiceError> = std::result::Result<T, E>;
@@ -28,15 +32,32 @@ pub enum AuthMode {
 }
 
 /// Every use-case, over one store. Cheap to clone.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Services {
     store: Store,
     auth_mode: AuthMode,
+    key_cache: api_keys::KeyCache,
+    gateway: std::sync::Arc<ql_router::Gateway>,
+}
+
+impl std::fmt::Debug for Services {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Services")
+            .field("store", &self.store)
+            .field("auth_mode", &self.auth_mode)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Services {
-    pub fn new(store: Store, auth_mode: AuthMode) -> Self {
-        Self { store, auth_mode }
+    /// Services with the given router (see `ql_router::build::gateway`).
+    pub fn new(store: Store, auth_mode: AuthMode, gateway: ql_router::Gateway) -> Self {
+        Self {
+            store,
+            auth_mode,
+            key_cache: api_keys::key_cache(),
+            gateway: std::sync::Arc::new(gateway),
+        }
     }
 
     /// The store, for the edge's plumbing (the web session layer).
@@ -62,6 +83,8 @@ pub(crate) mod testing {
         let dir = tempfile::tempdir().expect("temp dir");
         let url = format!("sqlite://{}", dir.path().join("services.db").display());
         let store = ql_store::Store::connect(&url).await.expect("store");
-        (super::Services::new(store, super::AuthMode::Local), dir)
+        let gateway =
+            ql_router::build::gateway(&Default::default(), &|_| None).expect("empty gateway");
+        (super::Services::new(store, super::AuthMode::Local, gateway), dir)
     }
 }

@@ -2,7 +2,7 @@
 
 use async_trait::async_trait;
 
-use crate::{Membership, OrgId, Result, User, UserId};
+use crate::{Membership, OrgId, Organization, Result, User, UserId};
 
 #[async_trait]
 pub trait AccountStore: Send + Sync {
@@ -17,6 +17,9 @@ pub trait AccountStore: Send + Sync {
 
     /// The user's membership of one organisation; `NotFound` when the user is not a member.
     async fn membership(&self, org: &OrgId, user: &UserId) -> Result<Membership>;
+
+    /// An organisation by its slug (for the command line, which names organisations so).
+    async fn organization_by_slug(&self, slug: &str) -> Result<Organization>;
 
     /// Creates an organisation owned by `owner`. Used by sign-up and by tests.
     async fn create_organization(&self, slug: &str, name: &str, owner: &UserId) -> Result<OrgId>;

@@ -10,8 +10,8 @@ use ql_common::Role;
 use sqlx::postgres::PgConnectOptions;
 
 use crate::{
-    Actor, NewAuditEntry, NewProject, OrgId, ProjectId, ProjectUpdate, SessionRecord, Store,
-    StoreError, UserId,
+    Actor, NewApiKey, NewAuditEntry, NewProject, OrgId, ProjectId, ProjectUpdate, SessionRecord,
+    Store, StoreError, UserId,
 };
 
 /// A store plus whatever must be cleaned up after the test.
@@ -99,6 +99,7 @@ contract_tests!(
     missing_rows_are_not_found,
     audit_log_lists_newest_first_with_limit,
     sessions_expire_and_upsert,
+    api_keys_are_found_by_hash_until_revoked_and_stay_in_their_organisation,
 );
 
 async fn local_actor(store: &Store) -> Actor {
@@ -258,4 +259,64 @@ async fn sessions_expire_and_upsert(store: &Store) {
     store.sessions.delete("live").await.expect("delete");
     store.sessions.delete("live").await.expect("deleting twice is fine");
     assert_eq!(store.sessions.load("live").await.expect("load"), None);
+}
+
+async fn api_keys_are_found_by_hash_until_revoked_and_stay_in_their_organisation(store: &Store) {
+    let actor = local_actor(store).await;
+    let intruder = other_actor(store).await;
+    let new_key = |name: &str, hash: &str| NewApiKey {
+        name: name.into(),
+        prefix: "ql_abcd".into(),
+        key_hash: hash.into(),
+    };
+    let first = store.api_keys.create(&actor, new_key("ci", "hash-1")).await.expect("create");
+    let second = store.api_keys.create(&actor, new_key("bench", "hash-2")).await.expect("create");
+    assert!(matches!(
+        store.api_keys.create(&actor, new_key("dup", "hash-1")).await,
+        Err(StoreError::Conflict("api key"))
+    ));
+    assert_eq!((first.organization_id.clone(), first.revoked_at), (actor.org.clone(), None));
+    let names: Vec<_> =
+        store.api_keys.list(&actor.org).await.expect("list").into_iter().map(|k| k.name).collect();
+    assert_eq!(names, ["bench", "ci"]);
+    assert_eq!(
+        store.api_keys.find_active_by_hash("hash-1").await.expect("find"),
+        Some(first.clone())
+    );
+    assert_eq!(store.api_keys.find_active_by_hash("nope").await.expect("find"), None);
+
+    // Another organisation can neither list nor revoke the key.
+    assert!(store.api_keys.list(&intruder.org).await.expect("list").is_empty());
+    assert!(matches!(
+        store.api_keys.revoke(&intruder, &first.id).await,
+        Err(StoreError::NotFound(_))
+    ));
+
+    let revoked = store.api_keys.revoke(&actor, &first.id).await.expect("revoke");
+    assert!(revoked.revoked_at.is_some());
+    assert_eq!(store.api_keys.find_active_by_hash("hash-1").await.expect("find"), None);
+    assert!(store.api_keys.find_active_by_hash("hash-2").await.expect("find").is_some());
+    let again = store
+        .api_keys
+        .revoke(&actor, &first.id)
+        .await
+        .expect("revoking twice keeps the first time");
+    assert_eq!(again.revoked_at, revoked.revoked_at);
+    let _ = second;
+
+    let actions: Vec<_> = store
+        .audit
+        .list(&actor.org, 10)
+        .await
+        .expect("audit")
+        .into_iter()
+        .map(|e| e.action)
+        .collect();
+    assert_eq!(actions, ["api_key.revoke", "api_key.revoke", "api_key.create", "api_key.create"]);
+    let org = store.accounts.organization_by_slug("other").await.expect("by slug");
+    assert_eq!(org.id, intruder.org);
+    assert!(matches!(
+        store.accounts.organization_by_slug("none").await,
+        Err(StoreError::NotFound("organization"))
+    ));
 }

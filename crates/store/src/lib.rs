@@ -9,6 +9,7 @@
 //! organisation first, and every such query has `organization_id` in its `WHERE` clause.
 
 mod accounts;
+mod api_keys;
 mod audit;
 mod error;
 mod model;
@@ -24,11 +25,12 @@ mod contract;
 use std::sync::Arc;
 
 pub use accounts::AccountStore;
+pub use api_keys::ApiKeyStore;
 pub use audit::AuditStore;
 pub use error::StoreError;
 pub use model::{
-    Actor, AuditEntry, Membership, NewAuditEntry, NewProject, OrgId, Organization, Project,
-    ProjectId, ProjectUpdate, SessionRecord, User, UserId,
+    Actor, ApiKey, ApiKeyId, AuditEntry, Membership, NewApiKey, NewAuditEntry, NewProject, OrgId,
+    Organization, Project, ProjectId, ProjectUpdate, SessionRecord, User, UserId,
 };
 pub use projects::ProjectStore;
 pub use sessions::SessionRecordStore;
@@ -55,6 +57,7 @@ pub trait HealthCheck: Send + Sync {
 pub struct Store {
     pub backend: Backend,
     pub accounts: Arc<dyn AccountStore>,
+    pub api_keys: Arc<dyn ApiKeyStore>,
     pub projects: Arc<dyn ProjectStore>,
     pub audit: Arc<dyn AuditStore>,
     pub sessions: Arc<dyn SessionRecordStore>,
@@ -85,6 +88,7 @@ impl Store {
         Self {
             backend: Backend::Sqlite,
             accounts: store.clone(),
+            api_keys: store.clone(),
             projects: store.clone(),
             audit: store.clone(),
             sessions: store.clone(),
@@ -97,6 +101,7 @@ impl Store {
         Self {
             backend: Backend::Postgres,
             accounts: store.clone(),
+            api_keys: store.clone(),
             projects: store.clone(),
             audit: store.clone(),
             sessions: store.clone(),

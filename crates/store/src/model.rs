@@ -47,6 +47,11 @@ id_type!(
     ProjectId
 );
 
+id_type!(
+    /// Names an API key.
+    ApiKeyId
+);
+
 /// Who is acting, and in which organisation: the first argument of every tenant-scoped call.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Actor {
@@ -136,6 +141,27 @@ pub struct SessionRecord {
     pub id: String,
     pub data: Vec<u8>,
     pub expires_at: i64,
+}
+
+/// An API key as stored: its hash and the first characters shown to people, never the key.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct ApiKey {
+    pub id: ApiKeyId,
+    pub organization_id: OrgId,
+    pub user_id: UserId,
+    pub name: String,
+    pub prefix: String,
+    pub created_at: i64,
+    pub last_used_at: Option<i64>,
+    pub revoked_at: Option<i64>,
+}
+
+/// A key to store: the caller generates the key, shows it once and passes its hash here.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewApiKey {
+    pub name: String,
+    pub prefix: String,
+    pub key_hash: String,
 }
 
 /// Milliseconds since the Unix epoch, the one time format of the database.

@@ -12,6 +12,13 @@ macro_rules! project_columns {
     };
 }
 
+/// Columns of `api_keys` that `ApiKey` reads (never the hash).
+macro_rules! api_key_columns {
+    () => {
+        "id, organization_id, user_id, name, prefix, created_at, last_used_at, revoked_at"
+    };
+}
+
 /// Columns of `users`, in the order `User` reads them.
 macro_rules! user_columns {
     () => {
@@ -76,7 +83,7 @@ AUDIT_INSERT, AUDIT_LIST, MEMBERSHIP, MEMBERSHIPS_OF_USER, MembershipRow,
         };
         use $crate::model::now_millis;
         use $crate::{
-            AccountStore, Actor, AuditEntry, AuditStore, HealthCheck, Membership, NewAuditEntry,
+            AccountStore, Actor, ApiKey, ApiKeyId, ApiKeyStore, AuditEntry, AuditStore, HealthCheck, Membership, NewApiKey, NewAuditEntry, Organization,
             NewProject, OrgId, Project, ProjectId, ProjectStore, ProjectUpdate, Result,
             SessionRecord, SessionRecordStore, StoreError, User, UserId,
         };
@@ -172,6 +179,16 @@ AUDIT_INSERT, AUDIT_LIST, MEMBERSHIP, MEMBERSHIPS_OF_USER, MembershipRow,
                     .await
                     .map_err(|e| StoreError::from_sqlx(e, "membership"))?
                     .try_into()
+            }
+
+            async fn organization_by_slug(&self, slug: &str) -> Result<Organization> {
+                sqlx::query_as::<_, Organization>(
+                    "SELECT id, slug, name, created_at FROM organizations WHERE slug = $1",
+                )
+                .bind(slug)
+                .fetch_one(&self.pool)
+                .await
+                .map_err(|e| StoreError::from_sqlx(e, "organization"))
             }
 
             async fn create_organization(
@@ -308,6 +325,74 @@ AUDIT_INSERT, AUDIT_LIST, MEMBERSHIP, MEMBERSHIPS_OF_USER, MembershipRow,
             }
         }
 
+        fn api_key_audit(action: &str, key: &ApiKey) -> NewAuditEntry {
+            NewAuditEntry {
+                action: format!("api_key.{action}"),
+                target_kind: "api_key".to_owned(),
+                target_id: Some(key.id.0.clone()),
+                detail: serde_json::json!({ "name": key.name, "prefix": key.prefix }),
+            }
+        }
+
+        #[async_trait::async_trait]
+        impl ApiKeyStore for $store {
+            async fn create(&self, actor: &Actor, key: NewApiKey) -> Result<ApiKey> {
+                const SQL: &str = concat!("INSERT INTO api_keys (id, organization_id, user_id, name, prefix, key_hash, created_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING ", $crate::sql::api_key_columns!());
+                let mut tx = self.begin().await?;
+                let created = sqlx::query_as::<_, ApiKey>(SQL)
+                    .bind(ApiKeyId::generate())
+                    .bind(&actor.org)
+                    .bind(&actor.user)
+                    .bind(&key.name)
+                    .bind(&key.prefix)
+                    .bind(&key.key_hash)
+                    .bind(now_millis())
+                    .fetch_one(&mut *tx)
+                    .await
+                    .map_err(|e| StoreError::from_sqlx(e, "api key"))?;
+                Self::append_audit(&mut tx, actor, api_key_audit("create", &created)).await?;
+                tx.commit().await.map_err(commit_error)?;
+                Ok(created)
+            }
+
+            async fn list(&self, org: &OrgId) -> Result<Vec<ApiKey>> {
+                const SQL: &str = concat!("SELECT ", $crate::sql::api_key_columns!(), " FROM api_keys \
+                     WHERE organization_id = $1 ORDER BY created_at DESC, id DESC");
+                sqlx::query_as::<_, ApiKey>(SQL)
+                    .bind(org)
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(StoreError::Database)
+            }
+
+            async fn find_active_by_hash(&self, key_hash: &str) -> Result<Option<ApiKey>> {
+                const SQL: &str = concat!("SELECT ", $crate::sql::api_key_columns!(), " FROM api_keys \
+                     WHERE key_hash = $1 AND revoked_at IS NULL");
+                sqlx::query_as::<_, ApiKey>(SQL)
+                    .bind(key_hash)
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(StoreError::Database)
+            }
+
+            async fn revoke(&self, actor: &Actor, id: &ApiKeyId) -> Result<ApiKey> {
+                const SQL: &str = concat!("UPDATE api_keys SET revoked_at = COALESCE(revoked_at, $3) \
+                     WHERE organization_id = $1 AND id = $2 RETURNING ", $crate::sql::api_key_columns!());
+                let mut tx = self.begin().await?;
+                let revoked = sqlx::query_as::<_, ApiKey>(SQL)
+                    .bind(&actor.org)
+                    .bind(id)
+                    .bind(now_millis())
+                    .fetch_one(&mut *tx)
+                    .await
+                    .map_err(|e| StoreError::from_sqlx(e, "api key"))?;
+                Self::append_audit(&mut tx, actor, api_key_audit("revoke", &revoked)).await?;
+                tx.commit().await.map_err(commit_error)?;
+                Ok(revoked)
+            }
+        }
+
         #[async_trait::async_trait]
         impl AuditStore for $store {
             async fn record(&self, actor: &Actor, entry: NewAuditEntry) -> Result<()> {
@@ -385,4 +470,4 @@ AUDIT_INSERT, AUDIT_LIST, MEMBERSHIP, MEMBERSHIPS_OF_USER, MembershipRow,
     };
 }
 
-pub(crate) use {impl_sql_store, project_columns, user_columns};
+pub(crate) use {api_key_columns, impl_sql_store, project_columns, user_columns};

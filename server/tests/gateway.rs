@@ -1,0 +1,255 @@
+//! The OpenAI-compatible API end to end in-process: keys, routing to mock upstreams that speak
+//! OpenAI's wire protocol, streams, OpenAI-shaped errors and fault injection.
+
+#![expect(clippy::expect_used, reason = "a test fails loudly at the first broken step")]
+
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{Request, Response, StatusCode, header};
+use http_body_util::BodyExt;
+use ql_mock_llm::{Faults, MockServer, openai};
+use ql_router::config::{ProviderConfig, ProviderKind, RouteConfig, Strategy, TargetConfig};
+use serde_json::{Value, json};
+use server::config::Config;
+use tower::ServiceExt;
+
+struct Gateway {
+    router: Router,
+    key: String,
+    _dir: tempfile::TempDir,
+}
+
+fn provider(name: &str, mock: &MockServer) -> ProviderConfig {
+    ProviderConfig {
+        name: name.into(),
+        kind: ProviderKind::Openai,
+        base_url: Some(mock.base_url.clone()),
+        api_key_env: None,
+        region: None,
+        connect_timeout_secs: 2,
+        request_timeout_secs: 2,
+    }
+}
+
+fn target(provider: &str, model: &str) -> TargetConfig {
+    TargetConfig { provider: provider.into(), model: model.into(), weight: 1 }
+}
+
+impl Gateway {
+    async fn new(mocks: &[(&str, &MockServer)]) -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let mut config = Config {
+            data_dir: dir.path().to_owned(),
+            site_root: dir.path().join("site"),
+            ..Config::default()
+        };
+        config.providers = mocks.iter().map(|(name, mock)| provider(name, mock)).collect();
+        config.routes = vec![RouteConfig {
+            model: "fast".into(),
+            strategy: Strategy::Priority,
+            targets: mocks.iter().map(|(name, _)| target(name, &format!("{name}-model"))).collect(),
+        }];
+        config.router.backoff_base_ms = 1;
+        config.router.backoff_max_ms = 5;
+        config.router.max_retry_after_secs = 1;
+        let services = server::open_services(&config).await.expect("services");
+        let key =
+            services.create_api_key_as_operator("default", "tests").await.expect("key").secret;
+        Self { router: server::http_router(services, &config), key, _dir: dir }
+    }
+
+    async fn send(&self, request: Request<Body>) -> Response<Body> {
+        self.router.clone().oneshot(request).await.expect("infallible")
+    }
+
+    fn chat(&self, body: &Value) -> Request<Body> {
+        Request::post("/v1/chat/completions")
+            .header(header::AUTHORIZATION, format!("Bearer {}", self.key))
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(Body::from(body.to_string()))
+            .expect("request")
+    }
+}
+
+fn chat_body(prompt: &str, stream: bool) -> Value {
+    json!({"model": "fast", "messages": [{"role": "user", "content": prompt}], "stream": stream})
+}
+
+async fn json_of(response: Response<Body>) -> Value {
+    let bytes = response.into_body().collect().await.expect("body").to_bytes();
+    serde_json::from_slice(&bytes)
+        .unwrap_or_else(|_| panic!("not JSON: {}", String::from_utf8_lossy(&bytes)))
+}
+
+async fn text_of(response: Response<Body>) -> String {
+    String::from_utf8(response.into_body().collect().await.expect("body").to_bytes().to_vec())
+        .expect("utf-8")
+}
+
+/// The `data:` payloads of an SSE body.
+fn events(body: &str) -> Vec<String> {
+    body.split("\n\n").filter_map(|event| event.strip_prefix("data: ")).map(str::to_owned).collect()
+}
+
+#[tokio::test]
+async fn requests_without_a_valid_key_get_an_openai_shaped_401() {
+    let mock = openai::start().await.expect("mock");
+    let gateway = Gateway::new(&[("primary", &mock)]).await;
+    let cases = [
+        None,
+        Some("Bearer sk-not-ours".to_owned()),
+        Some(format!("Bearer {}x", gateway.key)),
+        Some(gateway.key.clone()),
+    ];
+    for authorization in cases {
+        let mut request =
+            Request::post("/v1/chat/completions").header(header::CONTENT_TYPE, "application/json");
+        if let Some(value) = &authorization {
+            request = request.header(header::AUTHORIZATION, value);
+        }
+        let response = gateway
+            .send(request.body(Body::from(chat_body("hi", false).to_string())).expect("request"))
+            .await;
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED, "{authorization:?}");
+        assert_eq!(json_of(response).await["error"]["code"], "invalid_api_key");
+    }
+    assert_eq!(mock.calls(), 0);
+}
+
+#[tokio::test]
+async fn a_completion_is_routed_and_passed_through() {
+    let mock = openai::start().await.expect("mock");
+    let gateway = Gateway::new(&[("primary", &mock)]).await;
+    let response = gateway.send(gateway.chat(&chat_body("hi", false))).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.headers()["x-ql-provider"], "primary");
+    assert_eq!(response.headers()["x-ql-model"], "primary-model");
+    let body = json_of(response).await;
+    assert_eq!(body["choices"][0]["message"]["content"], "Hello there");
+    assert_eq!(body["usage"]["total_tokens"], 11);
+    assert_eq!(mock.recorded()[0].body["model"], "primary-model");
+}
+
+#[tokio::test]
+async fn a_stream_ends_with_done_and_carries_usage_only_when_asked() {
+    let mock = openai::start().await.expect("mock");
+    let gateway = Gateway::new(&[("primary", &mock)]).await;
+    let response = gateway.send(gateway.chat(&chat_body("hi", true))).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.headers()[header::CONTENT_TYPE], "text/event-stream");
+    let plain = events(&text_of(response).await);
+    assert_eq!(plain.len(), 5, "{plain:?}");
+    assert_eq!(plain.last().map(String::as_str), Some("[DONE]"));
+    assert!(!plain.iter().any(|e| e.contains("\"usage\":{")), "no usage chunk unless asked");
+
+    let mut with_usage = chat_body("hi", true);
+    with_usage["stream_options"] = json!({"include_usage": true});
+    let events = events(&text_of(gateway.send(gateway.chat(&with_usage)).await).await);
+    assert_eq!(events.len(), 6);
+    let usage: Value = serde_json::from_str(&events[4]).expect("usage chunk");
+    assert_eq!(usage["usage"]["total_tokens"], 11);
+}
+
+#[tokio::test]
+async fn a_stream_that_breaks_after_starting_ends_with_an_error_event_not_done() {
+    let mock = openai::start().await.expect("mock");
+    let gateway = Gateway::new(&[("primary", &mock)]).await;
+    for prompt in ["mock:cut", "mock:stream-error"] {
+        let response = gateway.send(gateway.chat(&chat_body(prompt, true))).await;
+        assert_eq!(response.status(), StatusCode::OK, "the stream had started");
+        let events = events(&text_of(response).await);
+        let last: Value =
+            serde_json::from_str(events.last().expect("events")).expect("error event");
+        assert_eq!(last["error"]["type"], "upstream_error", "{prompt}");
+        assert!(!events.iter().any(|e| e == "[DONE]"), "{prompt}: {events:?}");
+    }
+}
+
+#[tokio::test]
+async fn bad_requests_and_unknown_models_get_openai_errors() {
+    let mock = openai::start().await.expect("mock");
+    let gateway = Gateway::new(&[("primary", &mock)]).await;
+    let cases = [
+        (
+            json!({"model": "nope", "messages": [{"role": "user", "content": "x"}]}),
+            StatusCode::NOT_FOUND,
+            "model_not_found",
+        ),
+        (json!({"model": "fast", "messages": []}), StatusCode::BAD_REQUEST, "messages"),
+        (json!({"model": "fast"}), StatusCode::BAD_REQUEST, "missing field `messages`"),
+        (
+            json!({"model": "fast", "messages": [{"role": "user", "content": "x"}], "temperature": 7}),
+            StatusCode::BAD_REQUEST,
+            "temperature",
+        ),
+    ];
+    for (body, status, needle) in cases {
+        let response = gateway.send(gateway.chat(&body)).await;
+        assert_eq!(response.status(), status, "{body}");
+        let error = json_of(response).await;
+        assert!(error.to_string().contains(needle), "{body}: {error}");
+        assert_eq!(error["error"]["type"], "invalid_request_error");
+    }
+    let limited = gateway.send(gateway.chat(&chat_body("mock:rate-limit", false))).await;
+    assert_eq!(limited.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(limited.headers()[header::RETRY_AFTER], "7");
+    assert_eq!(mock.calls(), 1, "a Retry-After beyond the configured maximum is not waited for");
+    assert_eq!(json_of(limited).await["error"]["type"], "rate_limit_error");
+}
+
+#[tokio::test]
+async fn models_lists_the_routes() {
+    let mock = openai::start().await.expect("mock");
+    let gateway = Gateway::new(&[("primary", &mock)]).await;
+    let request =
+        Request::get("/v1/models").header(header::AUTHORIZATION, format!("Bearer {}", gateway.key));
+    let body = json_of(gateway.send(request.body(Body::empty()).expect("request")).await).await;
+    assert_eq!(body["object"], "list");
+    assert_eq!(body["data"][0]["id"], "fast");
+}
+
+#[tokio::test]
+async fn with_the_first_target_failing_half_its_requests_clients_see_no_errors() {
+    let flaky = openai::start().await.expect("mock");
+    let healthy = openai::start().await.expect("mock");
+    flaky.set_faults(Faults { fail_every: Some(2), down: false });
+    let gateway = Gateway::new(&[("flaky", &flaky), ("healthy", &healthy)]).await;
+    for round in 0..100 {
+        let stream = round % 2 == 1;
+        let response = gateway.send(gateway.chat(&chat_body("hi", stream))).await;
+        assert_eq!(response.status(), StatusCode::OK, "request {round}");
+        let body = text_of(response).await;
+        assert!(body.contains("Hello") && !body.contains("\"error\""), "request {round}: {body}");
+    }
+    assert!(flaky.calls() >= 100, "the flaky target keeps serving: {} calls", flaky.calls());
+}
+
+#[tokio::test]
+async fn with_every_target_down_clients_get_a_clear_error_in_bounded_time() {
+    let first = openai::start().await.expect("mock");
+    let second = openai::start().await.expect("mock");
+    for mock in [&first, &second] {
+        mock.set_faults(Faults { down: true, fail_every: None });
+    }
+    let gateway = Gateway::new(&[("first", &first), ("second", &second)]).await;
+    for round in 0..4 {
+        let started = Instant::now();
+        let response = gateway.send(gateway.chat(&chat_body("hi", round % 2 == 0))).await;
+        let status = response.status();
+        assert!(
+            status == StatusCode::BAD_GATEWAY || status == StatusCode::SERVICE_UNAVAILABLE,
+            "{status}"
+        );
+        let error = json_of(response).await;
+        assert!(error["error"]["message"].as_str().is_some_and(|m| m.contains("fast")), "{error}");
+        assert!(started.elapsed() < Duration::from_secs(2), "answered in {:?}", started.elapsed());
+    }
+    // After five failures each, both breakers are open: the answer is 503 without any call.
+    let calls = first.calls() + second.calls();
+    let response = gateway.send(gateway.chat(&chat_body("hi", false))).await;
+    assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert!(response.headers().contains_key(header::RETRY_AFTER));
+    assert_eq!(first.calls() + second.calls(), calls);
+}

@@ -22,11 +22,14 @@ struct Gateway {
 }
 
 fn provider(name: &str, mock: &MockServer) -> ProviderConfig {
+    // Names starting with `claude` speak Anthropic's protocol; the rest OpenAI's.
+    let anthropic = name.starts_with("claude");
     ProviderConfig {
         name: name.into(),
-        kind: ProviderKind::Openai,
+        kind: if anthropic { ProviderKind::Anthropic } else { ProviderKind::Openai },
         base_url: Some(mock.base_url.clone()),
-        api_key_env: None,
+        // Anthropic refuses requests without a key: any variable that is always set stands in.
+        api_key_env: anthropic.then(|| "PATH".to_owned()),
         region: None,
         connect_timeout_secs: 2,
         request_timeout_secs: 2,
@@ -252,4 +255,32 @@ async fn with_every_target_down_clients_get_a_clear_error_in_bounded_time() {
     assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
     assert!(response.headers().contains_key(header::RETRY_AFTER));
     assert_eq!(first.calls() + second.calls(), calls);
+}
+
+#[tokio::test]
+async fn an_anthropic_target_serves_openai_clients_and_falls_back_when_overloaded() {
+    let claude = ql_mock_llm::anthropic::start().await.expect("mock");
+    let backup = openai::start().await.expect("mock");
+    let gateway = Gateway::new(&[("claude", &claude), ("backup", &backup)]).await;
+    let response = gateway.send(gateway.chat(&chat_body("hi", false))).await;
+    assert_eq!(response.headers()["x-ql-provider"], "claude");
+    let body = json_of(response).await;
+    assert_eq!(body["object"], "chat.completion");
+    assert_eq!(body["choices"][0]["message"]["content"], "Hello there");
+    assert_eq!(
+        body["usage"],
+        json!({"prompt_tokens": 12, "completion_tokens": 6, "total_tokens": 18})
+    );
+
+    let mut streaming = chat_body("hi", true);
+    streaming["stream_options"] = json!({"include_usage": true});
+    let events = events(&text_of(gateway.send(gateway.chat(&streaming)).await).await);
+    assert_eq!(events.last().map(String::as_str), Some("[DONE]"));
+    let usage: Value = serde_json::from_str(&events[events.len() - 2]).expect("usage chunk");
+    assert_eq!(usage["usage"]["total_tokens"], 40);
+
+    claude.set_faults(Faults { down: true, fail_every: None });
+    let response = gateway.send(gateway.chat(&chat_body("hi", false))).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.headers()["x-ql-provider"], "backup");
 }

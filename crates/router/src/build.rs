@@ -9,6 +9,7 @@ use crate::gateway::Gateway;
 use crate::http::Timeouts;
 use crate::pricing::{PriceEntry, PriceTable};
 use crate::provider::Provider;
+use crate::providers::anthropic::Anthropic;
 use crate::providers::openai::OpenAi;
 
 /// Everything the gateway is built from.
@@ -86,6 +87,12 @@ pub fn provider(
         ProviderKind::Openai => Ok(Arc::new(OpenAi::new(
             name,
             &base_url("https://api.openai.com/v1")?,
+            api_key,
+            timeouts,
+        )?)),
+        ProviderKind::Anthropic => Ok(Arc::new(Anthropic::new(
+            name,
+            &base_url("https://api.anthropic.com")?,
             api_key,
             timeouts,
         )?)),

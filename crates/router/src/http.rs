@@ -44,6 +44,22 @@ pub fn client(timeouts: Timeouts) -> Result<reqwest::Client, RouterError> {
         .map_err(|error| RouterError::Config(format!("HTTP client: {error}")))
 }
 
+/// Sends a request; a non-2xx answer becomes the vendor's error (`timeout` names the wait in a
+/// timeout error).
+pub async fn send(
+    provider: &str,
+    builder: reqwest::RequestBuilder,
+    timeout: Duration,
+) -> Result<reqwest::Response, RouterError> {
+    let response =
+        builder.send().await.map_err(|error| transport_error(provider, &error, timeout))?;
+    if response.status().is_success() {
+        Ok(response)
+    } else {
+        Err(error_from_response(provider, response).await)
+    }
+}
+
 /// Turns a transport error into the router's terms.
 pub fn transport_error(provider: &str, error: &reqwest::Error, after: Duration) -> RouterError {
     if error.is_timeout() {

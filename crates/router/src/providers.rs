@@ -1,4 +1,5 @@
 //! One module per vendor protocol.
 
+pub mod anthropic;
 pub mod openai;
 pub mod scripted;

@@ -73,15 +73,7 @@ impl OpenAi {
         &self,
         builder: reqwest::RequestBuilder,
     ) -> Result<reqwest::Response, RouterError> {
-        let response = builder
-            .send()
-            .await
-            .map_err(|error| http::transport_error(&self.name, &error, self.timeouts.request))?;
-        if response.status().is_success() {
-            Ok(response)
-        } else {
-            Err(http::error_from_response(&self.name, response).await)
-        }
+        http::send(&self.name, builder, self.timeouts.request).await
     }
 }
 

@@ -1,0 +1,434 @@
+//! Pure translation between OpenAI's chat format and Anthropic's Messages API, both ways,
+//! streams included.
+
+use serde_json::{Map, Value, json};
+
+use crate::error::RouterError;
+use crate::http::unix_now;
+use crate::provider::StreamChunk;
+use crate::wire::{
+    AssistantMessage, ChatChunk, ChatRequest, ChatResponse, Choice, ChunkChoice, Content, Delta,
+    FunctionCall, FunctionCallDelta, Role, ToolCall, ToolCallDelta, Usage,
+};
+
+/// Anthropic requires `max_tokens`; this is sent when the client gave none.
+pub const DEFAULT_MAX_TOKENS: u32 = 4096;
+
+/// How the answer maps back: with `response_format: json_schema` the schema travels as a
+/// forced tool whose input becomes the message text.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Mode {
+    pub json_tool: Option<String>,
+}
+
+/// The Messages API body for an OpenAI request.
+pub fn request_body(
+    request: &ChatRequest,
+    model: &str,
+    stream: bool,
+) -> Result<(Value, Mode), RouterError> {
+    let mut system = Vec::new();
+    let mut messages: Vec<Value> = Vec::new();
+    for message in &request.messages {
+        match message.role {
+            Role::System | Role::Developer => system.push(message.text_content()),
+            Role::User => push_turn(&mut messages, "user", user_blocks(message.content.as_ref())?),
+            Role::Assistant => {
+                let mut blocks = Vec::new();
+                let text = message.text_content();
+                if !text.is_empty() {
+                    blocks.push(json!({"type": "text", "text": text}));
+                }
+                for call in message.tool_calls.iter().flatten() {
+                    let input: Value =
+                        serde_json::from_str(&call.function.arguments).map_err(|error| {
+                            RouterError::InvalidRequest(format!(
+                                "the arguments of tool call `{}` are not JSON: {error}",
+                                call.id
+                            ))
+                        })?;
+                    blocks.push(json!({"type": "tool_use", "id": call.id, "name": call.function.name, "input": input}));
+                }
+                push_turn(&mut messages, "assistant", blocks);
+            }
+            Role::Tool => {
+                let id = message.tool_call_id.clone().ok_or_else(|| {
+                    RouterError::InvalidRequest("a `tool` message needs its `tool_call_id`".into())
+                })?;
+                let block = json!({"type": "tool_result", "tool_use_id": id, "content": message.text_content()});
+                push_turn(&mut messages, "user", vec![block]);
+            }
+        }
+    }
+    let mut body = Map::new();
+    body.insert("model".into(), json!(model));
+    body.insert("max_tokens".into(), json!(request.output_limit().unwrap_or(DEFAULT_MAX_TOKENS)));
+    body.insert("messages".into(), Value::Array(messages));
+    if let Some(temperature) = request.temperature {
+        // Anthropic's range is 0..1; OpenAI's is 0..2.
+        body.insert("temperature".into(), json!((temperature / 2.0).clamp(0.0, 1.0)));
+    }
+    if let Some(top_p) = request.top_p {
+        body.insert("top_p".into(), json!(top_p));
+    }
+    let stops = request.stop_sequences();
+    if !stops.is_empty() {
+        body.insert("stop_sequences".into(), json!(stops));
+    }
+    if stream {
+        body.insert("stream".into(), json!(true));
+    }
+    let mut tools: Vec<Value> = request
+        .tools
+        .iter()
+        .flatten()
+        .map(|tool| {
+            let mut entry = json!({
+                "name": tool.function.name,
+                "input_schema": tool.function.parameters.clone().unwrap_or_else(|| json!({"type": "object"})),
+            });
+            if let Some(description) = &tool.function.description {
+                entry["description"] = json!(description);
+            }
+            entry
+        })
+        .collect();
+    let mut tool_choice = request.tool_choice.as_ref().map(tool_choice).transpose()?.flatten();
+    let mut mode = Mode::default();
+    match request.response_format.as_ref().map(|format| format.kind.as_str()) {
+        Some("json_schema") => {
+            let schema = request.response_format.as_ref().and_then(|f| f.json_schema.as_ref());
+            let name = schema.map_or("json_response".to_owned(), |s| s.name.clone());
+            let input_schema =
+                schema.and_then(|s| s.schema.clone()).unwrap_or_else(|| json!({"type": "object"}));
+            tools.push(json!({"name": name, "description": "Answer with this tool's input as the response.", "input_schema": input_schema}));
+            tool_choice = Some(json!({"type": "tool", "name": name}));
+            mode.json_tool = Some(name);
+        }
+        Some("json_object") => {
+            system.push("Respond with a single JSON object and nothing else.".to_owned())
+        }
+        _ => {}
+    }
+    if !tools.is_empty() {
+        body.insert("tools".into(), Value::Array(tools));
+    }
+    if let Some(choice) = tool_choice {
+        body.insert("tool_choice".into(), choice);
+    }
+    let system = system.join("\n\n");
+    if !system.is_empty() {
+        body.insert("system".into(), json!(system));
+    }
+    if let Some(user) = &request.user {
+        body.insert("metadata".into(), json!({"user_id": user}));
+    }
+    Ok((Value::Object(body), mode))
+}
+
+/// Appends blocks as a turn, merging with the previous turn of the same role (Anthropic wants
+/// roles to alternate; consecutive tool results become one user turn).
+fn push_turn(messages: &mut Vec<Value>, role: &str, blocks: Vec<Value>) {
+    if let Some(last) = messages.last_mut()
+        && last["role"] == role
+        && let Some(content) = last["content"].as_array_mut()
+    {
+        content.extend(blocks);
+        return;
+    }
+    messages.push(json!({"role": role, "content": blocks}));
+}
+
+fn user_blocks(content: Option<&Content>) -> Result<Vec<Value>, RouterError> {
+    match content {
+        None => Ok(Vec::new()),
+        Some(Content::Text(text)) => Ok(vec![json!({"type": "text", "text": text})]),
+        Some(Content::Parts(parts)) => parts
+            .iter()
+            .map(|part| match (part.kind.as_str(), &part.text, &part.image_url) {
+                ("text", Some(text), _) => Ok(json!({"type": "text", "text": text})),
+                ("image_url", _, Some(image)) => Ok(image_block(&image.url)),
+                (other, _, _) => Err(RouterError::InvalidRequest(format!(
+                    "content parts of type `{other}` cannot be sent to Anthropic"
+                ))),
+            })
+            .collect(),
+    }
+}
+
+fn image_block(url: &str) -> Value {
+    if let Some(rest) = url.strip_prefix("data:")
+        && let Some((media_type, data)) = rest.split_once(";base64,")
+    {
+        return json!({"type": "image", "source": {"type": "base64", "media_type": media_type, "data": data}});
+    }
+    json!({"type": "image", "source": {"type": "url", "url": url}})
+}
+
+fn tool_choice(choice: &Value) -> Result<Option<Value>, RouterError> {
+    match choice {
+        Value::String(mode) => match mode.as_str() {
+            "auto" => Ok(Some(json!({"type": "auto"}))),
+            "required" => Ok(Some(json!({"type": "any"}))),
+            "none" => Ok(Some(json!({"type": "none"}))),
+            other => Err(RouterError::InvalidRequest(format!("unknown tool_choice `{other}`"))),
+        },
+        Value::Object(_) => match choice.pointer("/function/name").and_then(Value::as_str) {
+            Some(name) => Ok(Some(json!({"type": "tool", "name": name}))),
+            None => Err(RouterError::InvalidRequest("tool_choice names no function".into())),
+        },
+        _ => Ok(None),
+    }
+}
+
+/// OpenAI's `finish_reason` for Anthropic's `stop_reason`.
+pub fn finish_reason(stop_reason: &str) -> &'static str {
+    match stop_reason {
+        "max_tokens" => "length",
+        "tool_use" => "tool_calls",
+        "refusal" => "content_filter",
+        _ => "stop",
+    }
+}
+
+/// Anthropic's usage as OpenAI's: cached input counts as input.
+pub fn usage(value: &Value) -> Usage {
+    let count = |key: &str| value[key].as_u64().unwrap_or(0);
+    Usage::new(
+        count("input_tokens")
+            + count("cache_creation_input_tokens")
+            + count("cache_read_input_tokens"),
+        count("output_tokens"),
+    )
+}
+
+/// The OpenAI chat completion for a Messages API answer.
+pub fn response(answer: &Value, mode: &Mode) -> Result<ChatResponse, String> {
+    let blocks = answer["content"].as_array().ok_or("the answer has no `content` list")?;
+    let mut text = String::new();
+    let mut calls = Vec::new();
+    for block in blocks {
+        match block["type"].as_str() {
+            Some("text") => text.push_str(block["text"].as_str().unwrap_or("")),
+            Some("tool_use") if mode.json_tool.as_deref() == block["name"].as_str() => {
+                text.push_str(&block["input"].to_string());
+            }
+            Some("tool_use") => calls.push(ToolCall {
+                id: block["id"].as_str().unwrap_or_default().to_owned(),
+                kind: "function".into(),
+                function: FunctionCall {
+                    name: block["name"].as_str().unwrap_or_default().to_owned(),
+                    arguments: block["input"].to_string(),
+                },
+            }),
+            _ => {}
+        }
+    }
+    let stop_reason = answer["stop_reason"].as_str().unwrap_or("end_turn");
+    let finish = if mode.json_tool.is_some() && calls.is_empty() {
+        "stop"
+    } else {
+        finish_reason(stop_reason)
+    };
+    Ok(ChatResponse {
+        id: answer["id"].as_str().unwrap_or_default().to_owned(),
+        object: "chat.completion".into(),
+        created: unix_now(),
+        model: answer["model"].as_str().unwrap_or_default().to_owned(),
+        choices: vec![Choice {
+            index: 0,
+            message: AssistantMessage {
+                role: Role::Assistant,
+                content: if text.is_empty() && !calls.is_empty() { None } else { Some(text) },
+                tool_calls: (!calls.is_empty()).then_some(calls),
+            },
+            finish_reason: Some(finish.to_owned()),
+        }],
+        usage: Some(usage(&answer["usage"])),
+    })
+}
+
+/// Turns Messages API stream events into OpenAI chunks, keeping what later events need.
+#[derive(Debug, Default)]
+pub struct StreamTranslator {
+    mode: Mode,
+    id: String,
+    model: String,
+    input_tokens: u64,
+    output_tokens: u64,
+    /// Content block index → OpenAI tool call index, for tool-use blocks.
+    tool_index: Vec<(u64, u32)>,
+    finished: bool,
+}
+
+/// What one event means for the stream.
+#[derive(Debug, PartialEq)]
+pub enum Step {
+    /// Chunks to send (possibly none, for `ping` and block ends).
+    Chunks(Vec<StreamChunk>),
+    /// `message_stop`: the usage chunk, then the end.
+    End(StreamChunk),
+}
+
+impl StreamTranslator {
+    pub fn new(mode: Mode) -> Self {
+        Self { mode, ..Self::default() }
+    }
+
+    pub fn finished(&self) -> bool {
+        self.finished
+    }
+
+    fn chunk(&self, delta: Delta, finish: Option<String>, usage: Option<Usage>) -> StreamChunk {
+        let choices = if usage.is_some() {
+            Vec::new()
+        } else {
+            vec![ChunkChoice { index: 0, delta, finish_reason: finish }]
+        };
+        let chunk = ChatChunk {
+            id: self.id.clone(),
+            object: "chat.completion.chunk".into(),
+            created: unix_now(),
+            model: self.model.clone(),
+            choices,
+            usage,
+        };
+        let data = serde_json::to_vec(&chunk).unwrap_or_default().into();
+        StreamChunk { data, usage, usage_only: usage.is_some() }
+    }
+
+    /// Translates one event (its JSON `data`).
+    pub fn event(&mut self, event: &Value) -> Result<Step, String> {
+        let one = |chunk| Ok(Step::Chunks(vec![chunk]));
+        match event["type"].as_str().unwrap_or("") {
+            "message_start" => {
+                let message = &event["message"];
+                self.id = message["id"].as_str().unwrap_or_default().to_owned();
+                self.model = message["model"].as_str().unwrap_or_default().to_owned();
+                let start = usage(&message["usage"]);
+                self.input_tokens = start.prompt_tokens;
+                self.output_tokens = start.completion_tokens;
+                one(self.chunk(
+                    Delta {
+                        role: Some(Role::Assistant),
+                        content: Some(String::new()),
+                        tool_calls: None,
+                    },
+                    None,
+                    None,
+                ))
+            }
+            "content_block_start" => {
+                let block = &event["content_block"];
+                let index = event["index"].as_u64().unwrap_or(0);
+                match block["type"].as_str() {
+                    Some("tool_use")
+                        if self.mode.json_tool.as_deref() != block["name"].as_str() =>
+                    {
+                        let call = self.tool_index.len() as u32;
+                        self.tool_index.push((index, call));
+                        let delta = ToolCallDelta {
+                            index: call,
+                            id: block["id"].as_str().map(str::to_owned),
+                            kind: Some("function".into()),
+                            function: FunctionCallDelta {
+                                name: block["name"].as_str().map(str::to_owned),
+                                arguments: Some(String::new()),
+                            },
+                        };
+                        one(self.chunk(
+                            Delta { tool_calls: Some(vec![delta]), ..Delta::default() },
+                            None,
+                            None,
+                        ))
+                    }
+                    Some("text") => match block["text"].as_str() {
+                        Some(text) if !text.is_empty() => one(self.chunk(
+                            Delta { content: Some(text.to_owned()), ..Delta::default() },
+                            None,
+                            None,
+                        )),
+                        _ => Ok(Step::Chunks(Vec::new())),
+                    },
+                    _ => Ok(Step::Chunks(Vec::new())),
+                }
+            }
+            "content_block_delta" => {
+                let delta = &event["delta"];
+                let index = event["index"].as_u64().unwrap_or(0);
+                match delta["type"].as_str() {
+                    Some("text_delta") => {
+                        let text = delta["text"].as_str().unwrap_or_default().to_owned();
+                        one(self.chunk(
+                            Delta { content: Some(text), ..Delta::default() },
+                            None,
+                            None,
+                        ))
+                    }
+                    Some("input_json_delta") => {
+                        let partial = delta["partial_json"].as_str().unwrap_or_default().to_owned();
+                        match self.tool_index.iter().find(|(block, _)| *block == index) {
+                            Some(&(_, call)) => {
+                                let delta = ToolCallDelta {
+                                    index: call,
+                                    id: None,
+                                    kind: None,
+                                    function: FunctionCallDelta {
+                                        name: None,
+                                        arguments: Some(partial),
+                                    },
+                                };
+                                one(self.chunk(
+                                    Delta { tool_calls: Some(vec![delta]), ..Delta::default() },
+                                    None,
+                                    None,
+                                ))
+                            }
+                            // The JSON-schema tool: its input is the answer's text.
+                            None => one(self.chunk(
+                                Delta { content: Some(partial), ..Delta::default() },
+                                None,
+                                None,
+                            )),
+                        }
+                    }
+                    _ => Ok(Step::Chunks(Vec::new())),
+                }
+            }
+            "message_delta" => {
+                if let Some(output) = event["usage"]["output_tokens"].as_u64() {
+                    self.output_tokens = output;
+                }
+                match event["delta"]["stop_reason"].as_str() {
+                    Some(reason) => {
+                        let finish = if self.mode.json_tool.is_some() && self.tool_index.is_empty()
+                        {
+                            "stop"
+                        } else {
+                            finish_reason(reason)
+                        };
+                        one(self.chunk(Delta::default(), Some(finish.to_owned()), None))
+                    }
+                    None => Ok(Step::Chunks(Vec::new())),
+                }
+            }
+            "message_stop" => {
+                self.finished = true;
+                Ok(Step::End(self.chunk(
+                    Delta::default(),
+                    None,
+                    Some(Usage::new(self.input_tokens, self.output_tokens)),
+                )))
+            }
+            "error" => Err(event["error"]["message"]
+                .as_str()
+                .unwrap_or("the stream reported an error")
+                .to_owned()),
+            // `ping`, `content_block_stop` and event types added later.
+            _ => Ok(Step::Chunks(Vec::new())),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -2,4 +2,5 @@
 
 pub mod analyze;
 pub mod health;
+pub mod metrics;
 pub mod v1;

@@ -17,6 +17,7 @@ use tower::ServiceExt;
 
 struct Gateway {
     router: Router,
+    services: ql_services::Services,
     key: String,
     _dir: tempfile::TempDir,
 }
@@ -60,7 +61,7 @@ impl Gateway {
         let services = server::open_services(&config).await.expect("services");
         let key =
             services.create_api_key_as_operator("default", "tests").await.expect("key").secret;
-        Self { router: server::http_router(services, &config), key, _dir: dir }
+        Self { router: server::http_router(services.clone(), &config), services, key, _dir: dir }
     }
 
     async fn send(&self, request: Request<Body>) -> Response<Body> {
@@ -283,4 +284,42 @@ async fn an_anthropic_target_serves_openai_clients_and_falls_back_when_overloade
     let response = gateway.send(gateway.chat(&chat_body("hi", false))).await;
     assert_eq!(response.status(), StatusCode::OK);
     assert_eq!(response.headers()["x-ql-provider"], "backup");
+}
+
+#[tokio::test]
+async fn calls_are_counted_in_metrics_and_recorded_as_usage() {
+    let mock = openai::start().await.expect("mock");
+    let gateway = Gateway::new(&[("metered", &mock)]).await;
+    let mut streaming = chat_body("hi", true);
+    streaming["stream_options"] = json!({"include_usage": true});
+    for body in [chat_body("hi", false), streaming, chat_body("mock:bad-key", false)] {
+        let _ = text_of(gateway.send(gateway.chat(&body)).await).await;
+    }
+    let metrics =
+        text_of(gateway.send(Request::get("/metrics").body(Body::empty()).expect("request")).await)
+            .await;
+    for needle in [
+        r#"ql_llm_requests_total{route="fast",provider="metered",model="metered-model",status="200"} 2"#,
+        // Failed calls of other tests share these labels: no count.
+        r#"ql_llm_requests_total{route="fast",provider="",model="",status="502"} "#,
+        r#"ql_llm_tokens_total{route="fast",provider="metered",model="metered-model",kind="prompt"} 18"#,
+        "ql_llm_time_to_first_token_seconds_bucket{",
+        "ql_llm_request_duration_seconds_count{",
+    ] {
+        assert!(metrics.contains(needle), "missing {needle} in\n{metrics}");
+    }
+
+    // Usage rows arrive in the next batch, off the request path.
+    let org =
+        gateway.services.store().accounts.organization_by_slug("default").await.expect("org").id;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let summary = gateway.services.store().usage.summary(&org, 0).await.expect("summary");
+        if summary.calls == 3 {
+            assert_eq!((summary.prompt_tokens, summary.completion_tokens), (18, 4));
+            break;
+        }
+        assert!(Instant::now() < deadline, "usage not recorded: {summary:?}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 }

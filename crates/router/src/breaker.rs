@@ -87,11 +87,12 @@ impl Breaker {
         }
     }
 
-    pub fn record_success(&self) {
+    /// Records a success; returns true when it closed an open breaker.
+    pub fn record_success(&self) -> bool {
         let mut inner = self.lock();
         inner.consecutive_failures = 0;
-        inner.open_until = None;
         inner.probe_interval = self.policy.first_probe_after;
+        inner.open_until.take().is_some()
     }
 
     /// Records a failure at `now`; returns true when this failure opened the breaker.
@@ -155,7 +156,8 @@ mod tests {
             now += Duration::from_secs(expected);
         }
         assert_eq!(breaker.admit(now), Admission::Probe);
-        breaker.record_success();
+        assert!(breaker.record_success(), "the successful probe closes it");
+        assert!(!breaker.record_success());
         assert_eq!(breaker.state(), BreakerState::Closed);
         assert_eq!(breaker.admit(now), Admission::Closed);
     }

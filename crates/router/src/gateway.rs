@@ -233,14 +233,19 @@ impl Gateway {
                     attempts += 1;
                     match call(target.clone()).await {
                         Ok(value) => {
-                            target.breaker.record_success();
+                            if target.breaker.record_success() {
+                                breaker_gauge(&target, false);
+                            }
                             return Ok((value, self.served(route, &target, attempts)));
                         }
                         Err(error) => {
                             tracing::debug!(route = %route.name, provider = target.provider.name(), %error, "attempt failed");
+                            metrics::counter!("ql_llm_attempt_failures_total", "provider" => target.provider.name().to_owned())
+                                .increment(1);
                             let opened = error.counts_against_target()
                                 && target.breaker.record_failure(now());
                             if opened {
+                                breaker_gauge(&target, true);
                                 tracing::warn!(provider = target.provider.name(), model = %target.model, "target marked unhealthy");
                             }
                             if !error.is_retryable() {
@@ -326,6 +331,15 @@ impl Gateway {
             }
         }
         probed
+    }
+}
+
+/// `ql_llm_breaker_open{provider, model}`: 1 while the target is marked unhealthy.
+fn breaker_gauge(target: &Target, open: bool) {
+    let labels = [("provider", target.provider.name().to_owned()), ("model", target.model.clone())];
+    metrics::gauge!("ql_llm_breaker_open", &labels).set(if open { 1.0 } else { 0.0 });
+    if open {
+        metrics::counter!("ql_llm_breaker_opened_total", &labels).increment(1);
     }
 }
 

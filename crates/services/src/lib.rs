@@ -38,6 +38,7 @@ pub struct Services {
     auth_mode: AuthMode,
     key_cache: api_keys::KeyCache,
     gateway: std::sync::Arc<ql_router::Gateway>,
+    accounting: llm::accounting::Accounting,
 }
 
 impl std::fmt::Debug for Services {
@@ -50,13 +51,16 @@ impl std::fmt::Debug for Services {
 }
 
 impl Services {
-    /// Services with the given router (see `ql_router::build::gateway`).
+    /// Services with the given router (see `ql_router::build::gateway`). Starts the usage
+    /// accounting task, so it must run inside a tokio runtime.
     pub fn new(store: Store, auth_mode: AuthMode, gateway: ql_router::Gateway) -> Self {
+        let accounting = llm::accounting::Accounting::start(store.usage.clone());
         Self {
             store,
             auth_mode,
             key_cache: api_keys::key_cache(),
             gateway: std::sync::Arc::new(gateway),
+            accounting,
         }
     }
 

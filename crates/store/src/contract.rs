@@ -10,8 +10,8 @@ use ql_common::Role;
 use sqlx::postgres::PgConnectOptions;
 
 use crate::{
-    Actor, NewApiKey, NewAuditEntry, NewProject, OrgId, ProjectId, ProjectUpdate, SessionRecord,
-    Store, StoreError, UserId,
+    Actor, NewApiKey, NewAuditEntry, NewProject, NewUsage, OrgId, ProjectId, ProjectUpdate,
+    SessionRecord, Store, StoreError, UsageSummary, UserId,
 };
 
 /// A store plus whatever must be cleaned up after the test.
@@ -100,6 +100,7 @@ contract_tests!(
     audit_log_lists_newest_first_with_limit,
     sessions_expire_and_upsert,
     api_keys_are_found_by_hash_until_revoked_and_stay_in_their_organisation,
+    usage_is_recorded_in_batches_and_summed_per_organisation,
 );
 
 async fn local_actor(store: &Store) -> Actor {
@@ -319,4 +320,43 @@ async fn api_keys_are_found_by_hash_until_revoked_and_stay_in_their_organisation
         store.accounts.organization_by_slug("none").await,
         Err(StoreError::NotFound("organization"))
     ));
+}
+
+async fn usage_is_recorded_in_batches_and_summed_per_organisation(store: &Store) {
+    let actor = local_actor(store).await;
+    let other = other_actor(store).await;
+    let record = |org: &OrgId, prompt: i64, completion: i64, cost: i64, at: i64| NewUsage {
+        organization_id: org.clone(),
+        api_key_id: None,
+        user_id: None,
+        route: "fast".into(),
+        provider: "openai".into(),
+        model: "gpt-4o-mini".into(),
+        prompt_tokens: prompt,
+        completion_tokens: completion,
+        cost_micros: cost,
+        latency_ms: 120,
+        ttft_ms: Some(40),
+        status: 200,
+        cache_hit: false,
+        streamed: true,
+        created_at: at,
+    };
+    let batch = [
+        record(&actor.org, 10, 5, 100, 1_000),
+        record(&actor.org, 20, 7, 250, 2_000),
+        record(&actor.org, 1, 1, 1, 500),
+        record(&other.org, 999, 999, 999, 2_000),
+    ];
+    store.usage.record_batch(&batch).await.expect("batch");
+    store.usage.record_batch(&[]).await.expect("empty batch");
+    let summary = store.usage.summary(&actor.org, 1_000).await.expect("summary");
+    assert_eq!(
+        summary,
+        UsageSummary { calls: 2, prompt_tokens: 30, completion_tokens: 12, cost_micros: 350 }
+    );
+    let all = store.usage.summary(&actor.org, 0).await.expect("summary");
+    assert_eq!(all.calls, 3);
+    let nobody = store.usage.summary(&OrgId::from("nowhere"), 0).await.expect("summary");
+    assert_eq!(nobody, UsageSummary::default());
 }

@@ -18,6 +18,7 @@ mod projects;
 mod sessions;
 mod sql;
 mod sqlite;
+mod usage;
 
 #[cfg(test)]
 mod contract;
@@ -28,12 +29,15 @@ pub use accounts::AccountStore;
 pub use api_keys::ApiKeyStore;
 pub use audit::AuditStore;
 pub use error::StoreError;
+pub use model::now_millis;
 pub use model::{
-    Actor, ApiKey, ApiKeyId, AuditEntry, Membership, NewApiKey, NewAuditEntry, NewProject, OrgId,
-    Organization, Project, ProjectId, ProjectUpdate, SessionRecord, User, UserId,
+    Actor, ApiKey, ApiKeyId, AuditEntry, Membership, NewApiKey, NewAuditEntry, NewProject,
+    NewUsage, OrgId, Organization, Project, ProjectId, ProjectUpdate, SessionRecord, UsageSummary,
+    User, UserId,
 };
 pub use projects::ProjectStore;
 pub use sessions::SessionRecordStore;
+pub use usage::UsageStore;
 
 /// The result of every store call.
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
@@ -61,6 +65,7 @@ pub struct Store {
     pub projects: Arc<dyn ProjectStore>,
     pub audit: Arc<dyn AuditStore>,
     pub sessions: Arc<dyn SessionRecordStore>,
+    pub usage: Arc<dyn UsageStore>,
     pub health: Arc<dyn HealthCheck>,
 }
 
@@ -92,6 +97,7 @@ impl Store {
             projects: store.clone(),
             audit: store.clone(),
             sessions: store.clone(),
+            usage: store.clone(),
             health: store,
         }
     }
@@ -105,6 +111,7 @@ impl Store {
             projects: store.clone(),
             audit: store.clone(),
             sessions: store.clone(),
+            usage: store.clone(),
             health: store,
         }
     }

@@ -164,8 +164,38 @@ pub struct NewApiKey {
     pub key_hash: String,
 }
 
+/// One model call, as the gateway's accounting records it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewUsage {
+    pub organization_id: OrgId,
+    pub api_key_id: Option<ApiKeyId>,
+    pub user_id: Option<UserId>,
+    pub route: String,
+    pub provider: String,
+    pub model: String,
+    pub prompt_tokens: i64,
+    pub completion_tokens: i64,
+    pub cost_micros: i64,
+    pub latency_ms: i64,
+    pub ttft_ms: Option<i64>,
+    /// The HTTP status the client got.
+    pub status: i32,
+    pub cache_hit: bool,
+    pub streamed: bool,
+    pub created_at: i64,
+}
+
+/// Totals over an organisation's calls.
+#[derive(Debug, Clone, Default, PartialEq, Eq, sqlx::FromRow)]
+pub struct UsageSummary {
+    pub calls: i64,
+    pub prompt_tokens: i64,
+    pub completion_tokens: i64,
+    pub cost_micros: i64,
+}
+
 /// Milliseconds since the Unix epoch, the one time format of the database.
-pub(crate) fn now_millis() -> i64 {
+pub fn now_millis() -> i64 {
     let now =
         std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
     i64::try_from(now.as_millis()).unwrap_or(i64::MAX)

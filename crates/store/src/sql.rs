@@ -83,9 +83,9 @@ AUDIT_INSERT, AUDIT_LIST, MEMBERSHIP, MEMBERSHIPS_OF_USER, MembershipRow,
         };
         use $crate::model::now_millis;
         use $crate::{
-            AccountStore, Actor, ApiKey, ApiKeyId, ApiKeyStore, AuditEntry, AuditStore, HealthCheck, Membership, NewApiKey, NewAuditEntry, Organization,
+            AccountStore, Actor, ApiKey, ApiKeyId, ApiKeyStore, AuditEntry, AuditStore, HealthCheck, Membership, NewApiKey, NewAuditEntry, NewUsage, Organization,
             NewProject, OrgId, Project, ProjectId, ProjectStore, ProjectUpdate, Result,
-            SessionRecord, SessionRecordStore, StoreError, User, UserId,
+            SessionRecord, SessionRecordStore, StoreError, UsageStore, UsageSummary, User, UserId,
         };
 
         impl $store {
@@ -390,6 +390,53 @@ AUDIT_INSERT, AUDIT_LIST, MEMBERSHIP, MEMBERSHIPS_OF_USER, MembershipRow,
                 Self::append_audit(&mut tx, actor, api_key_audit("revoke", &revoked)).await?;
                 tx.commit().await.map_err(commit_error)?;
                 Ok(revoked)
+            }
+        }
+
+        #[async_trait::async_trait]
+        impl UsageStore for $store {
+            async fn record_batch(&self, records: &[NewUsage]) -> Result<()> {
+                const SQL: &str = "INSERT INTO usage_records (id, organization_id, api_key_id, user_id, route, provider, \
+                     model, prompt_tokens, completion_tokens, cost_micros, latency_ms, ttft_ms, status, cache_hit, \
+                     streamed, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)";
+                let mut tx = self.begin().await?;
+                for record in records {
+                    sqlx::query(SQL)
+                        .bind(uuid::Uuid::now_v7().to_string())
+                        .bind(&record.organization_id)
+                        .bind(&record.api_key_id)
+                        .bind(&record.user_id)
+                        .bind(&record.route)
+                        .bind(&record.provider)
+                        .bind(&record.model)
+                        .bind(record.prompt_tokens)
+                        .bind(record.completion_tokens)
+                        .bind(record.cost_micros)
+                        .bind(record.latency_ms)
+                        .bind(record.ttft_ms)
+                        .bind(record.status)
+                        .bind(record.cache_hit)
+                        .bind(record.streamed)
+                        .bind(record.created_at)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(|e| StoreError::from_sqlx(e, "usage record"))?;
+                }
+                tx.commit().await.map_err(commit_error)
+            }
+
+            async fn summary(&self, org: &OrgId, since: i64) -> Result<UsageSummary> {
+                sqlx::query_as::<_, UsageSummary>(
+                    "SELECT COUNT(*) AS calls, CAST(COALESCE(SUM(prompt_tokens), 0) AS BIGINT) AS prompt_tokens, \
+                     CAST(COALESCE(SUM(completion_tokens), 0) AS BIGINT) AS completion_tokens, \
+                     CAST(COALESCE(SUM(cost_micros), 0) AS BIGINT) AS cost_micros \
+                     FROM usage_records WHERE organization_id = $1 AND created_at >= $2",
+                )
+                .bind(org)
+                .bind(since)
+                .fetch_one(&self.pool)
+                .await
+                .map_err(StoreError::Database)
             }
         }
 

@@ -19,9 +19,12 @@ use ql_services::{KeyPrincipal, ServiceError, Services};
 pub const MAX_CHAT_BODY_BYTES: usize = 20 * 1024 * 1024;
 
 pub fn router(services: Services) -> Router {
+    // Install the recorder before the first call records anything.
+    super::metrics::handle();
     Router::new()
         .route("/v1/chat/completions", post(chat_completions))
         .route("/v1/models", get(models))
+        .route("/metrics", get(super::metrics::render))
         .layer(DefaultBodyLimit::max(MAX_CHAT_BODY_BYTES))
         .with_state(services)
 }

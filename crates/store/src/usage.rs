@@ -1,0 +1,15 @@
+//! Usage records of model calls: written in batches by the gateway's accounting task, read
+//! per organisation for the Usage page and for spend budgets.
+
+use async_trait::async_trait;
+
+use crate::{NewUsage, OrgId, Result, UsageSummary};
+
+#[async_trait]
+pub trait UsageStore: Send + Sync {
+    /// Inserts many records in one transaction. Each record names its own organisation.
+    async fn record_batch(&self, records: &[NewUsage]) -> Result<()>;
+
+    /// Totals of the organisation's calls at or after `since` (Unix milliseconds).
+    async fn summary(&self, org: &OrgId, since: i64) -> Result<UsageSummary>;
+}

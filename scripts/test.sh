@@ -2,9 +2,9 @@
 # Sets everything up and runs every test tier, printing each tier's time:
 #   lint       cargo fmt --check, clippy -D warnings (server side and wasm side)
 #   unit       unit, store contract on SQLite, HTTP (oneshot) and real-binary tests
-#   postgres   the store contract suite against the local PostgreSQL server
+#   services   the store contract suite on the local PostgreSQL, shared limits on the local Redis
 #   e2e        release build (cargo leptos) and Playwright in Debian's Chromium
-# Run one tier with `scripts/test.sh unit` (or several: `scripts/test.sh unit postgres`).
+# Run one tier with `scripts/test.sh unit` (or several: `scripts/test.sh unit services`).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -12,7 +12,7 @@ bash scripts/setup.sh --test
 . scripts/env.sh
 
 tiers=("$@")
-[ ${#tiers[@]} -gt 0 ] || tiers=(lint unit postgres e2e)
+[ ${#tiers[@]} -gt 0 ] || tiers=(lint unit services e2e)
 summary=()
 started_all=$(date +%s)
 log=$(mktemp)
@@ -35,18 +35,26 @@ lint() {
 }
 
 unit() {
-  env -u QL_TEST_POSTGRES_URL cargo test --workspace --exclude frontend -- --skip postgres_backend
+  env -u QL_TEST_POSTGRES_URL -u QL_TEST_REDIS_URL cargo test --workspace --exclude frontend -- \
+    --skip postgres_backend --skip redis_backend
 }
 
-postgres() {
+services() {
   local url=${QL_TEST_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/test}
+  local redis=${QL_TEST_REDIS_URL:-redis://127.0.0.1:6379}
   if ! pg_isready -q -h 127.0.0.1 -p 5432 -t 5; then
     echo "PostgreSQL is not answering on 127.0.0.1:5432; starting the local cluster"
     pg_ctlcluster --skip-systemctl-redirect "$(ls /etc/postgresql | head -n 1)" main start
     pg_isready -q -h 127.0.0.1 -p 5432 -t 30
   fi
-  # The same build as the unit tier, filtered to the PostgreSQL half of the contract suite.
-  QL_TEST_POSTGRES_URL=$url cargo test --workspace --exclude frontend -- postgres_backend
+  if ! redis-cli -u "$redis" ping >/dev/null 2>&1; then
+    echo "Redis is not answering at $redis; starting a local server"
+    redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save '' --appendonly no
+    for _ in $(seq 50); do redis-cli -u "$redis" ping >/dev/null 2>&1 && break; sleep 0.1; done
+  fi
+  # The same build as the unit tier, filtered to the tests that need the two servers.
+  QL_TEST_POSTGRES_URL=$url QL_TEST_REDIS_URL=$redis \
+    cargo test --workspace --exclude frontend -- postgres_backend redis_backend
 }
 
 e2e() {
@@ -58,8 +66,8 @@ e2e() {
 
 for name in "${tiers[@]}"; do
   case "$name" in
-    lint|unit|postgres|e2e) tier "$name" "$name" ;;
-    *) echo "unknown tier $name (expected lint, unit, postgres or e2e)" >&2; exit 2 ;;
+    lint|unit|services|e2e) tier "$name" "$name" ;;
+    *) echo "unknown tier $name (expected lint, unit, services or e2e)" >&2; exit 2 ;;
   esac
 done
 

@@ -35,6 +35,11 @@ pub struct Config {
     pub router: ql_router::config::RouterSettings,
     /// Prices per million tokens that override the built-in list (`[[prices]]`).
     pub prices: Vec<ql_router::pricing::PriceEntry>,
+    /// Rate limits and budgets of the gateway (`[quotas]`).
+    pub quotas: ql_services::QuotaSettings,
+    /// Redis for counters shared by several processes, such as `redis://127.0.0.1:6379`.
+    /// Env: `QL_REDIS_URL`.
+    pub redis_url: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -88,6 +93,8 @@ impl Default for Config {
             routes: Vec::new(),
             router: ql_router::config::RouterSettings::default(),
             prices: Vec::new(),
+            quotas: ql_services::QuotaSettings::default(),
+            redis_url: None,
         }
     }
 }
@@ -136,6 +143,7 @@ const ENV_VARS: &[(&str, Setter)] = &[
     ("QL_DATA_DIR", |c, v| set(&mut c.data_dir, PathBuf::from(v))),
     ("QL_DATABASE_URL", |c, v| set(&mut c.database_url, Some(v.to_owned()))),
     ("QL_SITE_ROOT", |c, v| set(&mut c.site_root, PathBuf::from(v))),
+    ("QL_REDIS_URL", |c, v| set(&mut c.redis_url, Some(v.to_owned()))),
     ("QL_LOG_FORMAT", |c, v| {
         c.log.format = match v {
             "human" => LogFormat::Human,
@@ -256,6 +264,8 @@ data_dir = "data"
 # database_url = "postgres://user@127.0.0.1:5432/quantumlayer"
 # The compiled site (wasm, JS, CSS, public assets).             QL_SITE_ROOT
 site_root = "target/site"
+# Redis, for rate-limit and budget counters shared by several processes. QL_REDIS_URL
+# redis_url = "redis://127.0.0.1:6379"
 
 [log]
 # human or json.                                                QL_LOG_FORMAT
@@ -296,6 +306,17 @@ secure_cookies = false
 # model = "llama3.1"
 # input_per_mtok = 0.0
 # output_per_mtok = 0.0
+
+[quotas]
+# Token buckets per organisation and per API key (0: no limit). Over a limit the answer is
+# 429 with Retry-After. Tokens are debited when a call ends, so a bucket can go into debt.
+org_requests_per_minute = 0
+org_tokens_per_minute = 0
+key_requests_per_minute = 0
+key_tokens_per_minute = 0
+# US dollars an organisation may spend per calendar month (UTC), priced by [[prices]] and the
+# built-in list; 0: no budget.
+org_monthly_budget_usd = 0.0
 
 [router]
 # Retries of one target on a retryable failure (429, 5xx, timeouts, refused connections).

@@ -40,7 +40,14 @@ pub async fn open_services(config: &Config) -> anyhow::Result<Services> {
     let gateway =
         ql_router::build::gateway(&config.gateway_config(), &|name| std::env::var(name).ok())?;
     let store = Store::connect(&config.database_url()).await?;
-    Ok(Services::new(store, AuthMode::Local, gateway))
+    let counters: std::sync::Arc<dyn ql_services::Counters> = match &config.redis_url {
+        Some(url) => std::sync::Arc::new(
+            ql_services::RedisCounters::connect(url).await.map_err(anyhow::Error::msg)?,
+        ),
+        None => std::sync::Arc::new(ql_services::MemoryCounters::default()),
+    };
+    let quotas = ql_services::Quotas { settings: config.quotas.clone(), counters };
+    Ok(Services::new(store, AuthMode::Local, gateway).with_quotas(quotas))
 }
 
 /// The whole HTTP surface: health checks, server functions, pages and static files.

@@ -43,6 +43,10 @@ fn target(provider: &str, model: &str) -> TargetConfig {
 
 impl Gateway {
     async fn new(mocks: &[(&str, &MockServer)]) -> Self {
+        Self::with(mocks, |_| {}).await
+    }
+
+    async fn with(mocks: &[(&str, &MockServer)], adjust: impl FnOnce(&mut Config)) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
         let mut config = Config {
             data_dir: dir.path().to_owned(),
@@ -58,6 +62,7 @@ impl Gateway {
         config.router.backoff_base_ms = 1;
         config.router.backoff_max_ms = 5;
         config.router.max_retry_after_secs = 1;
+        adjust(&mut config);
         let services = server::open_services(&config).await.expect("services");
         let key =
             services.create_api_key_as_operator("default", "tests").await.expect("key").secret;
@@ -321,5 +326,58 @@ async fn calls_are_counted_in_metrics_and_recorded_as_usage() {
         }
         assert!(Instant::now() < deadline, "usage not recorded: {summary:?}");
         tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test]
+async fn rate_limits_and_budgets_answer_429_with_retry_after() {
+    let mock = openai::start().await.expect("mock");
+    let limited =
+        Gateway::with(&[("primary", &mock)], |config| config.quotas.key_requests_per_minute = 3)
+            .await;
+    for _ in 0..3 {
+        assert_eq!(
+            limited.send(limited.chat(&chat_body("hi", false))).await.status(),
+            StatusCode::OK
+        );
+    }
+    let refused = limited.send(limited.chat(&chat_body("hi", true))).await;
+    assert_eq!(refused.status(), StatusCode::TOO_MANY_REQUESTS);
+    let wait: u64 =
+        refused.headers()[header::RETRY_AFTER].to_str().expect("ascii").parse().expect("seconds");
+    assert!((1..=20).contains(&wait), "{wait}");
+    let body = json_of(refused).await;
+    assert_eq!(
+        (body["error"]["type"].as_str(), body["error"]["code"].as_str()),
+        (Some("rate_limit_error"), Some("rate_limit_exceeded"))
+    );
+    assert_eq!(mock.calls(), 3, "a refused request never reaches the upstream");
+
+    // $1 a month, and 11 tokens at $100,000 per million cost $1.10: the second call is refused.
+    let budget = Gateway::with(&[("primary", &mock)], |config| {
+        config.quotas.org_monthly_budget_usd = 1.0;
+        config.prices = vec![ql_router::pricing::PriceEntry {
+            model: "primary-model".into(),
+            input_per_mtok: 100_000.0,
+            output_per_mtok: 100_000.0,
+        }];
+    })
+    .await;
+    assert_eq!(budget.send(budget.chat(&chat_body("hi", false))).await.status(), StatusCode::OK);
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let response = budget.send(budget.chat(&chat_body("hi", false))).await;
+        if response.status() == StatusCode::TOO_MANY_REQUESTS {
+            let body = json_of(response).await;
+            assert!(
+                body["error"]["message"]
+                    .as_str()
+                    .is_some_and(|m| m.contains("monthly budget of $1.00")),
+                "{body}"
+            );
+            break;
+        }
+        assert!(Instant::now() < deadline, "the budget was never applied");
+        tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }

@@ -17,6 +17,7 @@ use ql_store::Store;
 pub use api_keys::{IssuedKey, KeyPrincipal, hash_key};
 pub use error::ServiceError;
 pub use llm::MAX_MESSAGES;
+pub use llm::quota::{Counters, MemoryCounters, QuotaSettings, Quotas, RedisCounters};
 pub use principal::Principal;
 pub use projects::ProjectSummary;
 pub use ql_store::{ApiKey, ApiKeyId, AuditEntry, Project};
@@ -39,6 +40,7 @@ pub struct Services {
     key_cache: api_keys::KeyCache,
     gateway: std::sync::Arc<ql_router::Gateway>,
     accounting: llm::accounting::Accounting,
+    quotas: std::sync::Arc<llm::quota::Quotas>,
 }
 
 impl std::fmt::Debug for Services {
@@ -61,7 +63,17 @@ impl Services {
             key_cache: api_keys::key_cache(),
             gateway: std::sync::Arc::new(gateway),
             accounting,
+            quotas: std::sync::Arc::new(llm::quota::Quotas {
+                settings: llm::quota::QuotaSettings::default(),
+                counters: std::sync::Arc::new(llm::quota::MemoryCounters::default()),
+            }),
         }
+    }
+
+    /// The same services with these rate limits and budgets.
+    pub fn with_quotas(mut self, quotas: llm::quota::Quotas) -> Self {
+        self.quotas = std::sync::Arc::new(quotas);
+        self
     }
 
     /// The store, for the edge's plumbing (the web session layer).

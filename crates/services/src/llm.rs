@@ -3,6 +3,7 @@
 
 pub mod accounting;
 mod metered;
+pub mod quota;
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -43,6 +44,7 @@ impl Services {
     ) -> Result<(Completion, Served), RouterError> {
         check_request(request)?;
         let started = Instant::now();
+        self.admit(caller, request).await?;
         let result = self.gateway.complete(request).await;
         let (served, usage, status) = match &result {
             Ok((completion, served)) => (Some(served.clone()), completion.usage, 200),
@@ -71,6 +73,7 @@ impl Services {
     ) -> Result<StartedStream, RouterError> {
         check_request(request)?;
         let started = Instant::now();
+        self.admit(caller, request).await?;
         match self.gateway.stream(request).await {
             Ok(mut stream) => {
                 let outcome = CallOutcome {
@@ -154,6 +157,25 @@ impl Services {
             .increment(outcome.usage.completion_tokens);
         metrics::counter!("ql_llm_cost_microdollars_total", &labels).increment(cost);
 
+        let tokens = outcome.usage.prompt_tokens + outcome.usage.completion_tokens;
+        if tokens > 0 || cost > 0 {
+            let quotas = self.quotas.clone();
+            let (org, key) = (caller.org_id.to_string(), caller.key_id.to_string());
+            tokio::spawn(async move {
+                quotas.debit_tokens(&org, &key, tokens).await;
+                if cost > 0 && quotas.settings.org_monthly_budget_usd > 0.0 {
+                    let _ = quotas
+                        .counters
+                        .add(
+                            &spend_key(&org),
+                            i64::try_from(cost).unwrap_or(i64::MAX),
+                            0,
+                            SPEND_TTL,
+                        )
+                        .await;
+                }
+            });
+        }
         let millis = |d: std::time::Duration| i64::try_from(d.as_millis()).unwrap_or(i64::MAX);
         let clamp = |n: u64| i64::try_from(n).unwrap_or(i64::MAX);
         self.accounting.record(NewUsage {
@@ -173,6 +195,82 @@ impl Services {
             streamed: outcome.streamed,
             created_at: ql_store::now_millis(),
         });
+    }
+}
+
+/// How long a month's spend counter is kept.
+const SPEND_TTL: std::time::Duration = std::time::Duration::from_secs(40 * 86_400);
+
+/// The spend counter of an organisation for the current calendar month (UTC).
+fn spend_key(org: &str) -> String {
+    let now = time::OffsetDateTime::now_utc();
+    format!("ql:spend:{org}:{}-{:02}", now.year(), u8::from(now.month()))
+}
+
+/// The start of the current month and of the next, in Unix milliseconds (UTC).
+fn month_bounds() -> (i64, i64) {
+    let now = time::OffsetDateTime::now_utc();
+    let start = now.replace_day(1).map(|d| d.replace_time(time::Time::MIDNIGHT)).unwrap_or(now);
+    let next = if start.month() == time::Month::December {
+        start.replace_year(start.year() + 1).and_then(|d| d.replace_month(time::Month::January))
+    } else {
+        start.replace_month(start.month().next())
+    }
+    .unwrap_or(start);
+    let millis = |at: time::OffsetDateTime| {
+        i64::try_from(at.unix_timestamp_nanos() / 1_000_000).unwrap_or(0)
+    };
+    (millis(start), millis(next))
+}
+
+/// A rough count of the prompt's tokens (four characters a token), for admission.
+fn estimate_tokens(request: &ChatRequest) -> u64 {
+    let chars: usize = request.messages.iter().map(|message| message.text_content().len()).sum();
+    (chars / 4) as u64 + 1
+}
+
+impl Services {
+    /// Applies the rate limits and the monthly budget to a request about to be sent.
+    async fn admit(&self, caller: &KeyPrincipal, request: &ChatRequest) -> Result<(), RouterError> {
+        let (org, key) = (caller.org_id.as_str(), caller.key_id.as_str());
+        if let Err(refusal) = self.quotas.admit(org, key, estimate_tokens(request)).await {
+            metrics::counter!("ql_llm_quota_rejections_total", "scope" => refusal.scope, "limit" => refusal.limit)
+                .increment(1);
+            return Err(RouterError::RateLimited(refusal.message, refusal.retry_after));
+        }
+        let budget = self.quotas.settings.org_monthly_budget_usd;
+        if budget > 0.0 {
+            let counter = spend_key(org);
+            let (month_start, next_month) = month_bounds();
+            let initial = match self.quotas.counters.has(&counter).await {
+                Ok(true) => 0,
+                // First use in this month (or after a restart without Redis): start from the
+                // usage already recorded in the database.
+                _ => self
+                    .store
+                    .usage
+                    .summary(&caller.org_id, month_start)
+                    .await
+                    .map(|s| s.cost_micros)
+                    .unwrap_or(0),
+            };
+            let spent =
+                self.quotas.counters.add(&counter, 0, initial, SPEND_TTL).await.unwrap_or(0);
+            let budget_micros = (budget * 1e6) as i64;
+            if spent >= budget_micros {
+                metrics::counter!("ql_llm_quota_rejections_total", "scope" => "organization", "limit" => "budget")
+                    .increment(1);
+                let wait = u64::try_from((next_month - ql_store::now_millis()).max(1_000) / 1_000)
+                    .unwrap_or(1);
+                return Err(RouterError::RateLimited(
+                    format!(
+                        "This organization has spent its monthly budget of ${budget:.2}; it renews at the start of next month."
+                    ),
+                    std::time::Duration::from_secs(wait),
+                ));
+            }
+        }
+        Ok(())
     }
 }
 

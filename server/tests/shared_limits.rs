@@ -1,0 +1,122 @@
+//! Two real gateway processes sharing one Redis never admit more than the limit between them.
+//! Runs when `QL_TEST_REDIS_URL` is set (the services tier of `scripts/test.sh`).
+
+#![expect(clippy::expect_used, reason = "a test fails loudly at the first broken step")]
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const LIMIT: usize = 10;
+
+fn quantumlayer(dir: &std::path::Path, redis: &str) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_quantumlayer"));
+    command
+        .current_dir(dir)
+        .env_remove("QL_DATABASE_URL")
+        .env("QL_DATA_DIR", dir.join("data"))
+        .env("QL_REDIS_URL", redis)
+        .env("QL_LOG_FORMAT", "json")
+        .env("NO_COLOR", "1");
+    command
+}
+
+/// A gateway process, killed and reaped when dropped (also when an assertion fails).
+struct Running(Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Starts `quantumlayer gateway` on port 0 and returns it with its address.
+fn start_gateway(dir: &std::path::Path, redis: &str) -> (Running, String) {
+    let mut child = Running(
+        quantumlayer(dir, redis)
+            .args(["gateway", "--listen", "127.0.0.1:0"])
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn"),
+    );
+    let mut lines = BufReader::new(child.0.stderr.take().expect("stderr")).lines();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        assert!(Instant::now() < deadline, "no `listening on` line within 60 s");
+        let line = lines.next().expect("gateway exited early").expect("line");
+        let event: serde_json::Value = serde_json::from_str(&line).expect("JSON log line");
+        if let Some(address) =
+            event["message"].as_str().and_then(|m| m.strip_prefix("listening on http://"))
+        {
+            let address = address.to_owned();
+            std::thread::spawn(move || lines.for_each(drop));
+            return (child, address);
+        }
+    }
+}
+
+/// POSTs a chat request and returns the status code.
+fn chat(address: &str, key: &str) -> u16 {
+    let body = r#"{"model":"fast","messages":[{"role":"user","content":"hi"}]}"#;
+    let mut stream = TcpStream::connect(address).expect("connect");
+    stream.set_read_timeout(Some(Duration::from_secs(10))).expect("timeout");
+    write!(
+        stream,
+        "POST /v1/chat/completions HTTP/1.1\r\nHost: {address}\r\nAuthorization: Bearer {key}\r\n\
+         Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .expect("write");
+    let mut response = String::new();
+    stream.read_to_string(&mut response).expect("read");
+    response.split(' ').nth(1).and_then(|code| code.parse().ok()).expect("status line")
+}
+
+#[test]
+fn redis_backend_two_gateways_share_one_rate_limit() {
+    let Ok(redis) = std::env::var("QL_TEST_REDIS_URL") else {
+        eprintln!("QL_TEST_REDIS_URL is not set: shared-limit test skipped");
+        return;
+    };
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    let mock = runtime.block_on(ql_mock_llm::openai::start()).expect("mock upstream");
+    let dir = tempfile::tempdir().expect("temp dir");
+    std::fs::write(
+        dir.path().join("quantumlayer.toml"),
+        format!(
+            "[[providers]]\nname = \"upstream\"\nkind = \"openai\"\nbase_url = \"{}\"\n\n\
+             [[routes]]\nmodel = \"fast\"\ntargets = [{{ provider = \"upstream\", model = \"gpt-4o-mini\" }}]\n\n\
+             [quotas]\norg_requests_per_minute = {LIMIT}\n",
+            mock.base_url
+        ),
+    )
+    .expect("config");
+    let output = quantumlayer(dir.path(), &redis)
+        .args(["keys", "create", "--org", "default", "--name", "pair"])
+        .output()
+        .expect("keys");
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let key = String::from_utf8(output.stdout).expect("utf-8").trim().to_owned();
+
+    let (first, first_address) = start_gateway(dir.path(), &redis);
+    let (second, second_address) = start_gateway(dir.path(), &redis);
+    let started = Instant::now();
+    let statuses: Vec<u16> = (0..3 * LIMIT)
+        .map(|i| chat(if i % 2 == 0 { &first_address } else { &second_address }, &key))
+        .collect();
+    let elapsed = started.elapsed();
+    drop((first, second));
+
+    let admitted = statuses.iter().filter(|&&status| status == 200).count();
+    let refused = statuses.iter().filter(|&&status| status == 429).count();
+    assert_eq!(admitted + refused, statuses.len(), "{statuses:?}");
+    // The bucket refills LIMIT per minute: over the run at most this many more.
+    let refilled = (elapsed.as_secs_f64() * LIMIT as f64 / 60.0).floor() as usize;
+    assert!(
+        (LIMIT..=LIMIT + refilled).contains(&admitted),
+        "admitted {admitted} in {elapsed:?}: {statuses:?}"
+    );
+    assert_eq!(mock.calls(), admitted, "refused requests never reach the upstream");
+}

@@ -37,6 +37,8 @@ pub struct Config {
     pub prices: Vec<ql_router::pricing::PriceEntry>,
     /// Rate limits and budgets of the gateway (`[quotas]`).
     pub quotas: ql_services::QuotaSettings,
+    /// The gateway's exact-match answer cache (`[cache]`).
+    pub cache: ql_services::CacheSettings,
     /// Redis for counters shared by several processes, such as `redis://127.0.0.1:6379`.
     /// Env: `QL_REDIS_URL`.
     pub redis_url: Option<String>,
@@ -94,6 +96,7 @@ impl Default for Config {
             router: ql_router::config::RouterSettings::default(),
             prices: Vec::new(),
             quotas: ql_services::QuotaSettings::default(),
+            cache: ql_services::CacheSettings::default(),
             redis_url: None,
         }
     }
@@ -317,6 +320,16 @@ key_tokens_per_minute = 0
 # US dollars an organisation may spend per calendar month (UTC), priced by [[prices]] and the
 # built-in list; 0: no budget.
 org_monthly_budget_usd = 0.0
+
+[cache]
+# Non-streaming answers to deterministic requests (temperature 0, or the request header
+# `x-ql-cache: use`) are reused for identical requests of the same organisation;
+# `x-ql-cache: skip` bypasses it. In memory, or in Redis when redis_url is set.
+enabled = true
+ttl_secs = 3600
+# Memory the in-process cache may hold, and the largest answer it keeps, in bytes.
+max_bytes = 268435456
+max_entry_bytes = 1048576
 
 [router]
 # Retries of one target on a retryable failure (429, 5xx, timeouts, refused connections).

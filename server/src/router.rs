@@ -40,14 +40,22 @@ pub async fn open_services(config: &Config) -> anyhow::Result<Services> {
     let gateway =
         ql_router::build::gateway(&config.gateway_config(), &|name| std::env::var(name).ok())?;
     let store = Store::connect(&config.database_url()).await?;
-    let counters: std::sync::Arc<dyn ql_services::Counters> = match &config.redis_url {
-        Some(url) => std::sync::Arc::new(
-            ql_services::RedisCounters::connect(url).await.map_err(anyhow::Error::msg)?,
-        ),
-        None => std::sync::Arc::new(ql_services::MemoryCounters::default()),
+    let (counters, cache): (
+        std::sync::Arc<dyn ql_services::Counters>,
+        Option<std::sync::Arc<dyn ql_services::AnswerCache>>,
+    ) = match &config.redis_url {
+        Some(url) => {
+            let redis =
+                ql_services::RedisCounters::connect(url).await.map_err(anyhow::Error::msg)?;
+            let cache = ql_services::RedisCache::new(redis.connection());
+            (std::sync::Arc::new(redis), Some(std::sync::Arc::new(cache)))
+        }
+        None => (std::sync::Arc::new(ql_services::MemoryCounters::default()), None),
     };
     let quotas = ql_services::Quotas { settings: config.quotas.clone(), counters };
-    Ok(Services::new(store, AuthMode::Local, gateway).with_quotas(quotas))
+    Ok(Services::new(store, AuthMode::Local, gateway)
+        .with_quotas(quotas)
+        .with_cache(config.cache.clone(), cache))
 }
 
 /// The whole HTTP surface: health checks, server functions, pages and static files.

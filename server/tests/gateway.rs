@@ -381,3 +381,49 @@ async fn rate_limits_and_budgets_answer_429_with_retry_after() {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
+
+#[tokio::test]
+async fn deterministic_answers_are_cached_per_organisation() {
+    let mock = openai::start().await.expect("mock");
+    let gateway = Gateway::new(&[("primary", &mock)]).await;
+    let mut deterministic = chat_body("cache me", false);
+    deterministic["temperature"] = json!(0);
+    let first = gateway.send(gateway.chat(&deterministic)).await;
+    assert_eq!(first.headers()["x-ql-cache"], "miss");
+    let first = json_of(first).await;
+    let second = gateway.send(gateway.chat(&deterministic)).await;
+    assert_eq!(second.headers()["x-ql-cache"], "hit");
+    assert_eq!(json_of(second).await, first, "the same answer");
+    assert_eq!(mock.calls(), 1, "the hit never reached the upstream");
+
+    // Not deterministic: no cache header, every call goes upstream.
+    for _ in 0..2 {
+        let response = gateway.send(gateway.chat(&chat_body("cache me", false))).await;
+        assert!(!response.headers().contains_key("x-ql-cache"));
+    }
+    assert_eq!(mock.calls(), 3);
+    // `x-ql-cache: skip` bypasses it; `use` caches any temperature.
+    let mut skip = gateway.chat(&deterministic);
+    skip.headers_mut().insert("x-ql-cache", "skip".parse().expect("header"));
+    assert!(!gateway.send(skip).await.headers().contains_key("x-ql-cache"));
+    assert_eq!(mock.calls(), 4);
+    for expected in ["miss", "hit"] {
+        let mut forced = gateway.chat(&chat_body("warm", false));
+        forced.headers_mut().insert("x-ql-cache", "use".parse().expect("header"));
+        assert_eq!(gateway.send(forced).await.headers()["x-ql-cache"], expected);
+    }
+
+    // Another organisation's identical request is not served from this one's cache.
+    let store = gateway.services.store();
+    let operator = store.accounts.local_user().await.expect("local user");
+    store.accounts.create_organization("other", "Other", &operator.id).await.expect("org");
+    let other_key =
+        gateway.services.create_api_key_as_operator("other", "other").await.expect("key").secret;
+    let mut request = gateway.chat(&deterministic);
+    request
+        .headers_mut()
+        .insert(header::AUTHORIZATION, format!("Bearer {other_key}").parse().expect("header"));
+    let calls = mock.calls();
+    assert_eq!(gateway.send(request).await.headers()["x-ql-cache"], "miss");
+    assert_eq!(mock.calls(), calls + 1);
+}

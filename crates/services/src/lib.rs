@@ -16,8 +16,9 @@ use ql_store::Store;
 
 pub use api_keys::{IssuedKey, KeyPrincipal, hash_key};
 pub use error::ServiceError;
-pub use llm::MAX_MESSAGES;
+pub use llm::cache::{AnswerCache, CacheMode, CacheSettings, RedisCache};
 pub use llm::quota::{Counters, MemoryCounters, QuotaSettings, Quotas, RedisCounters};
+pub use llm::{Answer, MAX_MESSAGES};
 pub use principal::Principal;
 pub use projects::ProjectSummary;
 pub use ql_store::{ApiKey, ApiKeyId, AuditEntry, Project};
@@ -41,6 +42,7 @@ pub struct Services {
     gateway: std::sync::Arc<ql_router::Gateway>,
     accounting: llm::accounting::Accounting,
     quotas: std::sync::Arc<llm::quota::Quotas>,
+    cache: llm::AnswerCacheHandle,
 }
 
 impl std::fmt::Debug for Services {
@@ -67,7 +69,21 @@ impl Services {
                 settings: llm::quota::QuotaSettings::default(),
                 counters: std::sync::Arc::new(llm::quota::MemoryCounters::default()),
             }),
+            cache: llm::AnswerCacheHandle::memory(llm::cache::CacheSettings::default()),
         }
+    }
+
+    /// The same services with this answer cache.
+    pub fn with_cache(
+        mut self,
+        settings: llm::cache::CacheSettings,
+        store: Option<std::sync::Arc<dyn llm::cache::AnswerCache>>,
+    ) -> Self {
+        self.cache = match store {
+            Some(store) => llm::AnswerCacheHandle { settings, store },
+            None => llm::AnswerCacheHandle::memory(settings),
+        };
+        self
     }
 
     /// The same services with these rate limits and budgets.

@@ -2,6 +2,7 @@
 //! and usage accounting around each call.
 
 pub mod accounting;
+pub mod cache;
 mod metered;
 pub mod quota;
 
@@ -13,6 +14,38 @@ use ql_router::{Completion, Gateway, RouterError, Served, StartedStream};
 use ql_store::NewUsage;
 
 use crate::{KeyPrincipal, Services};
+
+/// A non-streaming answer and where it came from.
+#[derive(Debug, Clone)]
+pub struct Answer {
+    pub completion: Completion,
+    pub served: Served,
+    /// Whether the request was cacheable at all (`x-ql-cache` is then `hit` or `miss`).
+    pub cacheable: bool,
+    pub cache_hit: bool,
+}
+
+/// The answer cache and its settings.
+#[derive(Clone)]
+pub struct AnswerCacheHandle {
+    pub settings: cache::CacheSettings,
+    pub store: Arc<dyn cache::AnswerCache>,
+}
+
+impl std::fmt::Debug for AnswerCacheHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AnswerCacheHandle")
+            .field("settings", &self.settings)
+            .finish_non_exhaustive()
+    }
+}
+
+impl AnswerCacheHandle {
+    pub fn memory(settings: cache::CacheSettings) -> Self {
+        let store = Arc::new(cache::MemoryCache::new(&settings));
+        Self { settings, store }
+    }
+}
 
 /// The most messages one chat request may carry.
 pub const MAX_MESSAGES: usize = 10_000;
@@ -36,15 +69,46 @@ impl Services {
         &self.gateway
     }
 
-    /// One non-streaming chat completion for the caller's organisation.
+    /// One non-streaming chat completion for the caller's organisation, from the answer cache
+    /// when the request is deterministic (or the client asks) and an identical one was answered.
     pub async fn chat_complete(
         &self,
         caller: &KeyPrincipal,
         request: &ChatRequest,
-    ) -> Result<(Completion, Served), RouterError> {
+        mode: cache::CacheMode,
+    ) -> Result<Answer, RouterError> {
         check_request(request)?;
         let started = Instant::now();
         self.admit(caller, request).await?;
+        let cacheable = self.cache.settings.enabled && cache::cacheable(request, mode);
+        let cache_key = cacheable.then(|| cache::key(caller.org_id.as_str(), request));
+        if let Some(key) = &cache_key {
+            if let Some(hit) = self.cache.store.get(key).await {
+                metrics::counter!("ql_llm_cache_hits_total").increment(1);
+                let served = Served {
+                    route: request.model.clone(),
+                    provider: hit.provider.clone(),
+                    provider_kind: "cache",
+                    model: hit.model.clone(),
+                    attempts: 0,
+                    price: ql_router::pricing::Price::default(),
+                };
+                let outcome = CallOutcome {
+                    route: request.model.clone(),
+                    served: Some(served.clone()),
+                    usage: hit.usage,
+                    status: 200,
+                    started,
+                    first_token: None,
+                    cache_hit: true,
+                    streamed: false,
+                };
+                self.finish_call(caller, &outcome);
+                let completion = Completion { body: hit.body, usage: hit.usage };
+                return Ok(Answer { completion, served, cacheable, cache_hit: true });
+            }
+            metrics::counter!("ql_llm_cache_misses_total").increment(1);
+        }
         let result = self.gateway.complete(request).await;
         let (served, usage, status) = match &result {
             Ok((completion, served)) => (Some(served.clone()), completion.usage, 200),
@@ -61,7 +125,23 @@ impl Services {
             streamed: false,
         };
         self.finish_call(caller, &outcome);
-        result
+        let (completion, served) = result?;
+        if let Some(key) = cache_key
+            && completion.body.len() <= self.cache.settings.max_entry_bytes
+        {
+            let stored = cache::CachedAnswer {
+                body: completion.body.clone(),
+                usage: completion.usage,
+                provider: served.provider.clone(),
+                provider_kind: served.provider_kind.to_owned(),
+                model: served.model.clone(),
+            };
+            self.cache
+                .store
+                .put(key, stored, std::time::Duration::from_secs(self.cache.settings.ttl_secs))
+                .await;
+        }
+        Ok(Answer { completion, served, cacheable, cache_hit: false })
     }
 
     /// A streaming chat completion, started (its first chunk is in hand). Metrics and usage
@@ -157,7 +237,11 @@ impl Services {
             .increment(outcome.usage.completion_tokens);
         metrics::counter!("ql_llm_cost_microdollars_total", &labels).increment(cost);
 
-        let tokens = outcome.usage.prompt_tokens + outcome.usage.completion_tokens;
+        let tokens = if outcome.cache_hit {
+            0
+        } else {
+            outcome.usage.prompt_tokens + outcome.usage.completion_tokens
+        };
         if tokens > 0 || cost > 0 {
             let quotas = self.quotas.clone();
             let (org, key) = (caller.org_id.to_string(), caller.key_id.to_string());

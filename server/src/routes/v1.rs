@@ -104,13 +104,19 @@ async fn chat_completions(
     if request.stream {
         stream(&services, &caller, &request).await
     } else {
-        match services.chat_complete(&caller, &request).await {
-            Ok((completion, served)) => {
-                let mut response = Response::new(Body::from(completion.body));
-                response
-                    .headers_mut()
-                    .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
-                served_headers(response.headers_mut(), &served);
+        let mode = ql_services::CacheMode::from_header(
+            headers.get("x-ql-cache").and_then(|v| v.to_str().ok()),
+        );
+        match services.chat_complete(&caller, &request, mode).await {
+            Ok(answer) => {
+                let mut response = Response::new(Body::from(answer.completion.body));
+                let headers = response.headers_mut();
+                headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+                served_headers(headers, &answer.served);
+                if answer.cacheable {
+                    let state = if answer.cache_hit { "hit" } else { "miss" };
+                    headers.insert("x-ql-cache", HeaderValue::from_static(state));
+                }
                 response
             }
             Err(error) => error_response(&error),

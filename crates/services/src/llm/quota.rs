@@ -194,6 +194,11 @@ impl RedisCounters {
             .map_err(|error| format!("cannot connect to Redis: {error}"))?;
         Ok(Self { connection, script: Arc::new(redis::Script::new(BUCKET_SCRIPT)) })
     }
+
+    /// The shared connection, for the answer cache.
+    pub fn connection(&self) -> redis::aio::ConnectionManager {
+        self.connection.clone()
+    }
 }
 
 #[async_trait::async_trait]

@@ -1,4 +1,5 @@
-//! Two real gateway processes sharing one Redis never admit more than the limit between them.
+//! Two real gateway processes sharing one Redis: they never admit more than the rate limit
+//! between them, and one answers from the cache the other filled.
 //! Runs when `QL_TEST_REDIS_URL` is set (the services tier of `scripts/test.sh`).
 
 #![expect(clippy::expect_used, reason = "a test fails loudly at the first broken step")]
@@ -59,7 +60,13 @@ fn start_gateway(dir: &std::path::Path, redis: &str) -> (Running, String) {
 
 /// POSTs a chat request and returns the status code.
 fn chat(address: &str, key: &str) -> u16 {
-    let body = r#"{"model":"fast","messages":[{"role":"user","content":"hi"}]}"#;
+    let response =
+        post_chat(address, key, r#"{"model":"fast","messages":[{"role":"user","content":"hi"}]}"#);
+    response.split(' ').nth(1).and_then(|code| code.parse().ok()).expect("status line")
+}
+
+/// POSTs a chat request and returns the whole HTTP response.
+fn post_chat(address: &str, key: &str, body: &str) -> String {
     let mut stream = TcpStream::connect(address).expect("connect");
     stream.set_read_timeout(Some(Duration::from_secs(10))).expect("timeout");
     write!(
@@ -71,7 +78,26 @@ fn chat(address: &str, key: &str) -> u16 {
     .expect("write");
     let mut response = String::new();
     stream.read_to_string(&mut response).expect("read");
-    response.split(' ').nth(1).and_then(|code| code.parse().ok()).expect("status line")
+    response
+}
+
+/// A data directory with a config routing `fast` to `upstream_url`, plus an API key.
+fn prepare(dir: &std::path::Path, redis: &str, upstream_url: &str, quotas: &str) -> String {
+    std::fs::write(
+        dir.join("quantumlayer.toml"),
+        format!(
+            "[[providers]]\nname = \"upstream\"\nkind = \"openai\"\nbase_url = \"{upstream_url}\"\n\n\
+             [[routes]]\nmodel = \"fast\"\ntargets = [{{ provider = \"upstream\", model = \"gpt-4o-mini\" }}]\n\n\
+             [quotas]\n{quotas}\n"
+        ),
+    )
+    .expect("config");
+    let output = quantumlayer(dir, redis)
+        .args(["keys", "create", "--org", "default", "--name", "pair"])
+        .output()
+        .expect("keys");
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    String::from_utf8(output.stdout).expect("utf-8").trim().to_owned()
 }
 
 #[test]
@@ -83,22 +109,8 @@ fn redis_backend_two_gateways_share_one_rate_limit() {
     let runtime = tokio::runtime::Runtime::new().expect("runtime");
     let mock = runtime.block_on(ql_mock_llm::openai::start()).expect("mock upstream");
     let dir = tempfile::tempdir().expect("temp dir");
-    std::fs::write(
-        dir.path().join("quantumlayer.toml"),
-        format!(
-            "[[providers]]\nname = \"upstream\"\nkind = \"openai\"\nbase_url = \"{}\"\n\n\
-             [[routes]]\nmodel = \"fast\"\ntargets = [{{ provider = \"upstream\", model = \"gpt-4o-mini\" }}]\n\n\
-             [quotas]\norg_requests_per_minute = {LIMIT}\n",
-            mock.base_url
-        ),
-    )
-    .expect("config");
-    let output = quantumlayer(dir.path(), &redis)
-        .args(["keys", "create", "--org", "default", "--name", "pair"])
-        .output()
-        .expect("keys");
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
-    let key = String::from_utf8(output.stdout).expect("utf-8").trim().to_owned();
+    let key =
+        prepare(dir.path(), &redis, &mock.base_url, &format!("org_requests_per_minute = {LIMIT}"));
 
     let (first, first_address) = start_gateway(dir.path(), &redis);
     let (second, second_address) = start_gateway(dir.path(), &redis);
@@ -119,4 +131,27 @@ fn redis_backend_two_gateways_share_one_rate_limit() {
         "admitted {admitted} in {elapsed:?}: {statuses:?}"
     );
     assert_eq!(mock.calls(), admitted, "refused requests never reach the upstream");
+}
+
+#[test]
+fn redis_backend_two_gateways_share_the_answer_cache() {
+    let Ok(redis) = std::env::var("QL_TEST_REDIS_URL") else {
+        eprintln!("QL_TEST_REDIS_URL is not set: shared-cache test skipped");
+        return;
+    };
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    let mock = runtime.block_on(ql_mock_llm::openai::start()).expect("mock upstream");
+    let dir = tempfile::tempdir().expect("temp dir");
+    let key = prepare(dir.path(), &redis, &mock.base_url, "");
+    let (first, first_address) = start_gateway(dir.path(), &redis);
+    let (second, second_address) = start_gateway(dir.path(), &redis);
+    let body =
+        r#"{"model":"fast","temperature":0,"messages":[{"role":"user","content":"shared"}]}"#;
+    let miss = post_chat(&first_address, &key, body);
+    let hit = post_chat(&second_address, &key, body);
+    drop((first, second));
+    assert!(miss.contains("x-ql-cache: miss"), "{miss}");
+    assert!(hit.contains("x-ql-cache: hit"), "{hit}");
+    assert!(hit.contains("Hello there"), "{hit}");
+    assert_eq!(mock.calls(), 1, "the second process answered from Redis");
 }

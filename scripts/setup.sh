@@ -12,6 +12,8 @@ want_test=0
 [ "${1:-}" = "--test" ] && want_test=1
 
 cargo_leptos_version=0.3.11
+# The official OpenAI client, used as a real client of the gateway in the tests.
+openai_python_version=3.57.0
 binaryen_version=132.0.0
 # The wasm-bindgen CLI must equal the wasm-bindgen crate in Cargo.lock exactly.
 wasm_bindgen_version=$(awk '/^name = "wasm-bindgen"$/ { getline; gsub(/[version="]/, ""); gsub(/ /, ""); print; exit }' "$root/Cargo.lock" 2>/dev/null || true)
@@ -70,6 +72,13 @@ if [ "$("$tools/node_modules/.bin/wasm-opt" --version 2>/dev/null | awk '{print 
 fi
 
 if [ "$want_test" = 1 ]; then
+  pyvenv="$cache/tools/pyvenv"
+  if [ "$("$pyvenv/bin/python" -c 'import openai; print(openai.__version__)' 2>/dev/null)" != "$openai_python_version" ]; then
+    step "Python openai $openai_python_version (a real client for the gateway tests)"
+    mkdir -p "$cache/tools"
+    python3 -m venv "$pyvenv"
+    "$pyvenv/bin/pip" install --quiet --disable-pip-version-check "openai==$openai_python_version"
+  fi
   if ! cargo nextest --version >/dev/null 2>&1; then
     step "cargo-nextest"
     cargo install cargo-nextest --locked

@@ -2,7 +2,8 @@
 # Sets everything up and runs every test tier, printing each tier's time:
 #   lint       cargo fmt --check, clippy -D warnings (server side and wasm side)
 #   unit       unit, store contract on SQLite, HTTP (oneshot) and real-binary tests
-#   services   the store contract suite on the local PostgreSQL, shared limits on the local Redis
+#   services   the store contract suite on the local PostgreSQL, shared limits and cache on the
+#              local Redis, the official openai Python package against the gateway
 #   e2e        release build (cargo leptos) and Playwright in Debian's Chromium
 # Run one tier with `scripts/test.sh unit` (or several: `scripts/test.sh unit services`).
 set -euo pipefail
@@ -35,8 +36,8 @@ lint() {
 }
 
 unit() {
-  env -u QL_TEST_POSTGRES_URL -u QL_TEST_REDIS_URL cargo test --workspace --exclude frontend -- \
-    --skip postgres_backend --skip redis_backend
+  env -u QL_TEST_POSTGRES_URL -u QL_TEST_REDIS_URL -u QL_TEST_OPENAI_PYTHON cargo test --workspace --exclude frontend -- \
+    --skip postgres_backend --skip redis_backend --skip python_client
 }
 
 services() {
@@ -52,9 +53,10 @@ services() {
     redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save '' --appendonly no
     for _ in $(seq 50); do redis-cli -u "$redis" ping >/dev/null 2>&1 && break; sleep 0.1; done
   fi
-  # The same build as the unit tier, filtered to the tests that need the two servers.
-  QL_TEST_POSTGRES_URL=$url QL_TEST_REDIS_URL=$redis \
-    cargo test --workspace --exclude frontend -- postgres_backend redis_backend
+  # The same build as the unit tier, filtered to the tests that need the two servers and the
+  # official openai Python package (installed by setup.sh --test).
+  QL_TEST_POSTGRES_URL=$url QL_TEST_REDIS_URL=$redis QL_TEST_OPENAI_PYTHON="$cache/tools/pyvenv/bin/python" \
+    cargo test --workspace --exclude frontend -- postgres_backend redis_backend python_client
 }
 
 e2e() {

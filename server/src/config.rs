@@ -42,6 +42,8 @@ pub struct Config {
     /// Redis for counters shared by several processes, such as `redis://127.0.0.1:6379`.
     /// Env: `QL_REDIS_URL`.
     pub redis_url: Option<String>,
+    /// Prefix of every Redis key, so installations can share a server. Env: `QL_REDIS_NAMESPACE`.
+    pub redis_namespace: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -98,6 +100,7 @@ impl Default for Config {
             quotas: ql_services::QuotaSettings::default(),
             cache: ql_services::CacheSettings::default(),
             redis_url: None,
+            redis_namespace: "ql".to_owned(),
         }
     }
 }
@@ -147,6 +150,7 @@ const ENV_VARS: &[(&str, Setter)] = &[
     ("QL_DATABASE_URL", |c, v| set(&mut c.database_url, Some(v.to_owned()))),
     ("QL_SITE_ROOT", |c, v| set(&mut c.site_root, PathBuf::from(v))),
     ("QL_REDIS_URL", |c, v| set(&mut c.redis_url, Some(v.to_owned()))),
+    ("QL_REDIS_NAMESPACE", |c, v| set(&mut c.redis_namespace, v.to_owned())),
     ("QL_LOG_FORMAT", |c, v| {
         c.log.format = match v {
             "human" => LogFormat::Human,
@@ -269,6 +273,8 @@ data_dir = "data"
 site_root = "target/site"
 # Redis, for rate-limit and budget counters shared by several processes. QL_REDIS_URL
 # redis_url = "redis://127.0.0.1:6379"
+# The prefix of every key there, so several installations can share one server. QL_REDIS_NAMESPACE
+redis_namespace = "ql"
 
 [log]
 # human or json.                                                QL_LOG_FORMAT

@@ -45,9 +45,10 @@ pub async fn open_services(config: &Config) -> anyhow::Result<Services> {
         Option<std::sync::Arc<dyn ql_services::AnswerCache>>,
     ) = match &config.redis_url {
         Some(url) => {
-            let redis =
-                ql_services::RedisCounters::connect(url).await.map_err(anyhow::Error::msg)?;
-            let cache = ql_services::RedisCache::new(redis.connection());
+            let redis = ql_services::RedisCounters::connect(url, &config.redis_namespace)
+                .await
+                .map_err(anyhow::Error::msg)?;
+            let cache = ql_services::RedisCache::new(redis.connection(), &config.redis_namespace);
             (std::sync::Arc::new(redis), Some(std::sync::Arc::new(cache)))
         }
         None => (std::sync::Arc::new(ql_services::MemoryCounters::default()), None),

@@ -18,6 +18,11 @@ fn quantumlayer(dir: &std::path::Path, redis: &str) -> Command {
         .env_remove("QL_DATABASE_URL")
         .env("QL_DATA_DIR", dir.join("data"))
         .env("QL_REDIS_URL", redis)
+        // Each run has its own keys: the default organisation's id is the same in every database.
+        .env(
+            "QL_REDIS_NAMESPACE",
+            dir.file_name().and_then(|name| name.to_str()).unwrap_or("ql-test"),
+        )
         .env("QL_LOG_FORMAT", "json")
         .env("NO_COLOR", "1");
     command

@@ -288,7 +288,7 @@ const SPEND_TTL: std::time::Duration = std::time::Duration::from_secs(40 * 86_40
 /// The spend counter of an organisation for the current calendar month (UTC).
 fn spend_key(org: &str) -> String {
     let now = time::OffsetDateTime::now_utc();
-    format!("ql:spend:{org}:{}-{:02}", now.year(), u8::from(now.month()))
+    format!("spend:{org}:{}-{:02}", now.year(), u8::from(now.month()))
 }
 
 /// The start of the current month and of the next, in Unix milliseconds (UTC).

@@ -103,7 +103,7 @@ pub fn key(org: &str, request: &ChatRequest) -> String {
     hasher.update(org.as_bytes());
     hasher.update([0]);
     hash_canonical(&value, &mut hasher);
-    format!("ql:cache:{}", hex::encode(hasher.finalize()))
+    format!("cache:{}", hex::encode(hasher.finalize()))
 }
 
 fn hash_canonical(value: &Value, hasher: &mut Sha256) {
@@ -178,6 +178,7 @@ impl AnswerCache for MemoryCache {
 #[derive(Clone)]
 pub struct RedisCache {
     connection: redis::aio::ConnectionManager,
+    namespace: String,
 }
 
 impl std::fmt::Debug for RedisCache {
@@ -187,8 +188,9 @@ impl std::fmt::Debug for RedisCache {
 }
 
 impl RedisCache {
-    pub fn new(connection: redis::aio::ConnectionManager) -> Self {
-        Self { connection }
+    /// Entries live under `namespace:` (see `RedisCounters`).
+    pub fn new(connection: redis::aio::ConnectionManager, namespace: &str) -> Self {
+        Self { connection, namespace: namespace.to_owned() }
     }
 }
 
@@ -197,7 +199,7 @@ impl AnswerCache for RedisCache {
     async fn get(&self, key: &str) -> Option<CachedAnswer> {
         let mut connection = self.connection.clone();
         let text: Option<String> = redis::cmd("GET")
-            .arg(key)
+            .arg(format!("{}:{key}", self.namespace))
             .query_async(&mut connection)
             .await
             .map_err(|error| tracing::warn!(%error, "cache read failed"))
@@ -209,7 +211,7 @@ impl AnswerCache for RedisCache {
         let Ok(text) = serde_json::to_string(&answer) else { return };
         let mut connection = self.connection.clone();
         let written: redis::RedisResult<()> = redis::cmd("SET")
-            .arg(&key)
+            .arg(format!("{}:{key}", self.namespace))
             .arg(text)
             .arg("EX")
             .arg(ttl.as_secs().max(1))

@@ -178,6 +178,8 @@ return {allowed, tostring(level)}
 pub struct RedisCounters {
     connection: redis::aio::ConnectionManager,
     script: Arc<redis::Script>,
+    /// Prefixed to every key, so several installations can share one Redis.
+    namespace: String,
 }
 
 impl std::fmt::Debug for RedisCounters {
@@ -187,17 +189,25 @@ impl std::fmt::Debug for RedisCounters {
 }
 
 impl RedisCounters {
-    pub async fn connect(url: &str) -> Result<Self, String> {
+    pub async fn connect(url: &str, namespace: &str) -> Result<Self, String> {
         let client = redis::Client::open(url).map_err(|error| format!("Redis URL: {error}"))?;
         let connection = redis::aio::ConnectionManager::new(client)
             .await
             .map_err(|error| format!("cannot connect to Redis: {error}"))?;
-        Ok(Self { connection, script: Arc::new(redis::Script::new(BUCKET_SCRIPT)) })
+        Ok(Self {
+            connection,
+            script: Arc::new(redis::Script::new(BUCKET_SCRIPT)),
+            namespace: namespace.to_owned(),
+        })
     }
 
     /// The shared connection, for the answer cache.
     pub fn connection(&self) -> redis::aio::ConnectionManager {
         self.connection.clone()
+    }
+
+    fn key(&self, key: &str) -> String {
+        format!("{}:{key}", self.namespace)
     }
 }
 
@@ -213,7 +223,7 @@ impl Counters for RedisCounters {
         let mut connection = self.connection.clone();
         let (allowed, level): (i64, String) = self
             .script
-            .key(key)
+            .key(self.key(key))
             .arg(capacity)
             .arg(require)
             .arg(take)
@@ -231,19 +241,20 @@ impl Counters for RedisCounters {
         ttl: Duration,
     ) -> Result<i64, String> {
         let mut connection = self.connection.clone();
+        let key = self.key(key);
         let (_, total, _): (bool, i64, bool) = redis::pipe()
             .atomic()
             .cmd("SET")
-            .arg(key)
+            .arg(&key)
             .arg(initial)
             .arg("NX")
             .arg("EX")
             .arg(ttl.as_secs().max(1))
             .cmd("INCRBY")
-            .arg(key)
+            .arg(&key)
             .arg(amount)
             .cmd("EXPIRE")
-            .arg(key)
+            .arg(&key)
             .arg(ttl.as_secs().max(1))
             .query_async(&mut connection)
             .await
@@ -299,7 +310,7 @@ impl Quotas {
             (
                 "organization",
                 "requests",
-                format!("ql:rpm:org:{org}"),
+                format!("rpm:org:{org}"),
                 self.settings.org_requests_per_minute,
                 1.0,
                 1.0,
@@ -307,7 +318,7 @@ impl Quotas {
             (
                 "api_key",
                 "requests",
-                format!("ql:rpm:key:{key}"),
+                format!("rpm:key:{key}"),
                 self.settings.key_requests_per_minute,
                 1.0,
                 1.0,
@@ -315,7 +326,7 @@ impl Quotas {
             (
                 "organization",
                 "tokens",
-                format!("ql:tpm:org:{org}"),
+                format!("tpm:org:{org}"),
                 self.settings.org_tokens_per_minute,
                 estimated_tokens as f64,
                 0.0,
@@ -323,7 +334,7 @@ impl Quotas {
             (
                 "api_key",
                 "tokens",
-                format!("ql:tpm:key:{key}"),
+                format!("tpm:key:{key}"),
                 self.settings.key_tokens_per_minute,
                 estimated_tokens as f64,
                 0.0,
@@ -361,8 +372,8 @@ impl Quotas {
     /// Debits the tokens a finished call used from the organisation's and key's buckets.
     pub async fn debit_tokens(&self, org: &str, key: &str, tokens: u64) {
         let buckets = [
-            (format!("ql:tpm:org:{org}"), self.settings.org_tokens_per_minute),
-            (format!("ql:tpm:key:{key}"), self.settings.key_tokens_per_minute),
+            (format!("tpm:org:{org}"), self.settings.org_tokens_per_minute),
+            (format!("tpm:key:{key}"), self.settings.key_tokens_per_minute),
         ];
         for (bucket, per_minute) in buckets {
             if per_minute > 0 && tokens > 0 {

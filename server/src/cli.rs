@@ -91,7 +91,11 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     }
     let config = Config::load(cli.config.as_deref())?;
     crate::telemetry::init(&config.log)?;
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let mut runtime = tokio::runtime::Builder::new_multi_thread();
+    if config.http.worker_threads > 0 {
+        runtime.worker_threads(config.http.worker_threads);
+    }
+    let runtime = runtime.enable_all().build()?;
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => runtime.block_on(crate::router::serve(config)),
         Command::Migrate => runtime.block_on(async {

@@ -69,6 +69,8 @@ pub struct HttpConfig {
     pub max_body_bytes: usize,
     /// How long one request may take, in seconds. Env: `QL_REQUEST_TIMEOUT_SECS`.
     pub request_timeout_secs: u64,
+    /// Threads serving requests; 0: one per CPU core. Env: `QL_WORKER_THREADS`.
+    pub worker_threads: usize,
     /// The origin people reach the server at, when it differs from the `Host` header
     /// (behind a proxy), such as `https://ql.example.com`. Env: `QL_PUBLIC_URL`.
     pub public_url: Option<String>,
@@ -113,7 +115,12 @@ impl Default for LogConfig {
 
 impl Default for HttpConfig {
     fn default() -> Self {
-        Self { max_body_bytes: 2 * 1024 * 1024, request_timeout_secs: 60, public_url: None }
+        Self {
+            max_body_bytes: 2 * 1024 * 1024,
+            request_timeout_secs: 60,
+            worker_threads: 0,
+            public_url: None,
+        }
     }
 }
 
@@ -162,6 +169,7 @@ const ENV_VARS: &[(&str, Setter)] = &[
     ("QL_LOG", |c, v| set(&mut c.log.filter, v.to_owned())),
     ("QL_MAX_BODY_BYTES", |c, v| parse_into(&mut c.http.max_body_bytes, v)),
     ("QL_REQUEST_TIMEOUT_SECS", |c, v| parse_into(&mut c.http.request_timeout_secs, v)),
+    ("QL_WORKER_THREADS", |c, v| parse_into(&mut c.http.worker_threads, v)),
     ("QL_PUBLIC_URL", |c, v| set(&mut c.http.public_url, Some(v.trim_end_matches('/').to_owned()))),
     ("QL_SESSION_TTL_HOURS", |c, v| parse_into(&mut c.session.ttl_hours, v)),
     ("QL_SECURE_COOKIES", |c, v| parse_into(&mut c.session.secure_cookies, v)),
@@ -287,6 +295,8 @@ filter = "info"
 max_body_bytes = 2097152
 # How long one request may take, in seconds.                    QL_REQUEST_TIMEOUT_SECS
 request_timeout_secs = 60
+# Threads serving requests; 0: one per CPU core.               QL_WORKER_THREADS
+worker_threads = 0
 # The origin people reach the server at, behind a proxy.        QL_PUBLIC_URL
 # public_url = "https://ql.example.com"
 

@@ -357,6 +357,10 @@ async fn usage_is_recorded_in_batches_and_summed_per_organisation(store: &Store)
     );
     let all = store.usage.summary(&actor.org, 0).await.expect("summary");
     assert_eq!(all.calls, 3);
+    // A batch larger than one statement's 500 rows.
+    let many: Vec<NewUsage> = (0..1_201).map(|i| record(&other.org, 1, 0, 0, 10_000 + i)).collect();
+    store.usage.record_batch(&many).await.expect("large batch");
+    assert_eq!(store.usage.summary(&other.org, 10_000).await.expect("summary").calls, 1_201);
     let nobody = store.usage.summary(&OrgId::from("nowhere"), 0).await.expect("summary");
     assert_eq!(nobody, UsageSummary::default());
 }

@@ -396,28 +396,35 @@ AUDIT_INSERT, AUDIT_LIST, MEMBERSHIP, MEMBERSHIPS_OF_USER, MembershipRow,
         #[async_trait::async_trait]
         impl UsageStore for $store {
             async fn record_batch(&self, records: &[NewUsage]) -> Result<()> {
-                const SQL: &str = "INSERT INTO usage_records (id, organization_id, api_key_id, user_id, route, provider, \
-                     model, prompt_tokens, completion_tokens, cost_micros, latency_ms, ttft_ms, status, cache_hit, \
-                     streamed, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)";
+                // One multi-row statement per 500 rows (16 parameters each, under SQLite's
+                // and PostgreSQL's limits): one round trip to the database instead of one per row.
                 let mut tx = self.begin().await?;
-                for record in records {
-                    sqlx::query(SQL)
-                        .bind(uuid::Uuid::now_v7().to_string())
-                        .bind(&record.organization_id)
-                        .bind(&record.api_key_id)
-                        .bind(&record.user_id)
-                        .bind(&record.route)
-                        .bind(&record.provider)
-                        .bind(&record.model)
-                        .bind(record.prompt_tokens)
-                        .bind(record.completion_tokens)
-                        .bind(record.cost_micros)
-                        .bind(record.latency_ms)
-                        .bind(record.ttft_ms)
-                        .bind(record.status)
-                        .bind(record.cache_hit)
-                        .bind(record.streamed)
-                        .bind(record.created_at)
+                for chunk in records.chunks(500) {
+                    let mut insert = sqlx::QueryBuilder::<$db>::new(
+                        "INSERT INTO usage_records (id, organization_id, api_key_id, user_id, route, provider, \
+                         model, prompt_tokens, completion_tokens, cost_micros, latency_ms, ttft_ms, status, cache_hit, \
+                         streamed, created_at) ",
+                    );
+                    insert.push_values(chunk, |mut row, record| {
+                        row.push_bind(uuid::Uuid::now_v7().to_string())
+                            .push_bind(record.organization_id.clone())
+                            .push_bind(record.api_key_id.clone())
+                            .push_bind(record.user_id.clone())
+                            .push_bind(record.route.clone())
+                            .push_bind(record.provider.clone())
+                            .push_bind(record.model.clone())
+                            .push_bind(record.prompt_tokens)
+                            .push_bind(record.completion_tokens)
+                            .push_bind(record.cost_micros)
+                            .push_bind(record.latency_ms)
+                            .push_bind(record.ttft_ms)
+                            .push_bind(record.status)
+                            .push_bind(record.cache_hit)
+                            .push_bind(record.streamed)
+                            .push_bind(record.created_at);
+                    });
+                    insert
+                        .build()
                         .execute(&mut *tx)
                         .await
                         .map_err(|e| StoreError::from_sqlx(e, "usage record"))?;

@@ -313,6 +313,8 @@ secure_cookies = false
 # kind = "openai"                    # openai | anthropic | bedrock | builtin
 # base_url = "http://127.0.0.1:11434/v1"
 # api_key_env = "OLLAMA_KEY"         # optional; the secret itself never sits in this file
+#                                    # (bedrock: AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, and
+#                                    # AWS_SESSION_TOKEN if set; `region` or AWS_REGION)
 # connect_timeout_secs = 5
 # request_timeout_secs = 120         # a whole answer, or a stream's first byte
 #

@@ -13,6 +13,7 @@ use std::sync::{Arc, Mutex};
 use serde_json::Value;
 
 pub mod anthropic;
+pub mod bedrock;
 pub mod openai;
 
 /// How the whole server misbehaves, whatever the request says.

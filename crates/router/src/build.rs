@@ -10,6 +10,8 @@ use crate::http::Timeouts;
 use crate::pricing::{PriceEntry, PriceTable};
 use crate::provider::Provider;
 use crate::providers::anthropic::Anthropic;
+use crate::providers::bedrock::Bedrock;
+use crate::providers::bedrock::sign::AwsCredentials;
 use crate::providers::openai::OpenAi;
 
 /// Everything the gateway is built from.
@@ -96,9 +98,33 @@ pub fn provider(
             api_key,
             timeouts,
         )?)),
-        other => Err(RouterError::Config(format!(
-            "provider `{name}`: the kind `{}` is not available yet; use `openai` (any OpenAI-compatible server)",
-            other.as_str()
+        ProviderKind::Bedrock => {
+            let region = config
+                .region
+                .clone()
+                .or_else(|| secret("AWS_REGION"))
+                .or_else(|| secret("AWS_DEFAULT_REGION"))
+                .ok_or_else(|| {
+                    RouterError::Config(format!("provider `{name}`: set `region` (or AWS_REGION)"))
+                })?;
+            let variable = |name: &str| {
+                secret(name).ok_or_else(|| {
+                    RouterError::Config(format!(
+                        "provider `{}`: the environment variable {name} is not set",
+                        config.name
+                    ))
+                })
+            };
+            let credentials = AwsCredentials {
+                access_key_id: variable("AWS_ACCESS_KEY_ID")?,
+                secret_access_key: variable("AWS_SECRET_ACCESS_KEY")?,
+                session_token: secret("AWS_SESSION_TOKEN"),
+            };
+            let base_url = config.base_url.as_deref().map(|_| base_url("")).transpose()?;
+            Ok(Arc::new(Bedrock::new(name, base_url.as_deref(), &region, credentials, timeouts)?))
+        }
+        ProviderKind::Builtin => Err(RouterError::Config(format!(
+            "provider `{name}`: the kind `builtin` is not available yet; use `openai`, `anthropic` or `bedrock`"
         ))),
     }
 }
@@ -138,5 +164,31 @@ mod tests {
             let error = provider(&config, &env).expect_err("refused");
             assert!(error.to_string().contains(message), "{error}");
         }
+    }
+
+    #[test]
+    fn bedrock_takes_its_region_and_keys_from_the_config_and_the_aws_variables() {
+        let bedrock = |region: Option<&str>| ProviderConfig {
+            kind: ProviderKind::Bedrock,
+            region: region.map(str::to_owned),
+            ..openai("aws", None, None)
+        };
+        let full = |name: &str| match name {
+            "AWS_ACCESS_KEY_ID" => Some("AKID".to_owned()),
+            "AWS_SECRET_ACCESS_KEY" => Some("secret".to_owned()),
+            _ => None,
+        };
+        let built = provider(&bedrock(Some("eu-west-1")), &full).expect("built");
+        assert_eq!(built.kind(), "bedrock");
+        let with_env_region = |name: &str| {
+            if name == "AWS_REGION" { Some("us-west-2".to_owned()) } else { full(name) }
+        };
+        assert!(provider(&bedrock(None), &with_env_region).is_ok());
+        let no_region = provider(&bedrock(None), &full).expect_err("no region");
+        assert!(no_region.to_string().contains("region"), "{no_region}");
+        let no_secret =
+            |name: &str| if name == "AWS_SECRET_ACCESS_KEY" { None } else { full(name) };
+        let missing = provider(&bedrock(Some("eu-west-1")), &no_secret).expect_err("no secret");
+        assert!(missing.to_string().contains("AWS_SECRET_ACCESS_KEY"), "{missing}");
     }
 }

@@ -1,5 +1,7 @@
-//! One module per vendor protocol.
+//! One module per vendor protocol, and what the translating ones share.
 
 pub mod anthropic;
+pub mod bedrock;
 pub mod openai;
 pub mod scripted;
+pub mod translate;

@@ -8,11 +8,12 @@ use std::time::Duration;
 use bytes::Bytes;
 
 use crate::error::RouterError;
-use crate::http::unix_now;
-use crate::provider::{ChunkStream, Completion, Provider, StreamChunk};
-use crate::wire::{
-    AssistantMessage, ChatChunk, ChatRequest, ChatResponse, Choice, ChunkChoice, Delta, Role, Usage,
-};
+use crate::provider::{ChunkStream, Completion, Provider};
+use crate::providers::translate::{self, role_delta, text_delta};
+use crate::wire::{ChatRequest, Delta, Usage};
+
+/// The id of every scripted answer.
+const ID: &str = "chatcmpl-scripted";
 
 /// One scripted answer.
 #[derive(Debug, Clone)]
@@ -81,30 +82,6 @@ impl Scripted {
             };
         }
     }
-
-    fn chunk(
-        &self,
-        model: &str,
-        delta: Delta,
-        finish: Option<&str>,
-        usage: Option<Usage>,
-    ) -> StreamChunk {
-        let choices = if usage.is_some() {
-            Vec::new()
-        } else {
-            vec![ChunkChoice { index: 0, delta, finish_reason: finish.map(str::to_owned) }]
-        };
-        let chunk = ChatChunk {
-            id: "chatcmpl-scripted".into(),
-            object: "chat.completion.chunk".into(),
-            created: unix_now(),
-            model: model.to_owned(),
-            choices,
-            usage,
-        };
-        let data = Bytes::from(serde_json::to_vec(&chunk).unwrap_or_default());
-        StreamChunk { data, usage, usage_only: usage.is_some() }
-    }
 }
 
 fn words(text: &str) -> Vec<String> {
@@ -143,22 +120,8 @@ impl Provider for Scripted {
             }
         };
         let usage = usage_of(request, &text);
-        let response = ChatResponse {
-            id: "chatcmpl-scripted".into(),
-            object: "chat.completion".into(),
-            created: unix_now(),
-            model: model.to_owned(),
-            choices: vec![Choice {
-                index: 0,
-                message: AssistantMessage {
-                    role: Role::Assistant,
-                    content: Some(text),
-                    tool_calls: None,
-                },
-                finish_reason: Some("stop".into()),
-            }],
-            usage: Some(usage),
-        };
+        let response =
+            translate::response(ID.into(), model.to_owned(), text, Vec::new(), "stop", usage);
         Ok(Completion {
             body: Bytes::from(serde_json::to_vec(&response).unwrap_or_default()),
             usage,
@@ -171,15 +134,12 @@ impl Provider for Scripted {
             Outcome::Fail(error) => return Err(error),
             Outcome::BreakAfter(pieces) => (pieces, true),
         };
-        let mut items = vec![Ok(self.chunk(
-            model,
-            Delta { role: Some(Role::Assistant), content: Some(String::new()), tool_calls: None },
-            None,
-            None,
-        ))];
+        let chunk = |delta: Delta, finish: Option<&str>, usage: Option<Usage>| {
+            translate::chunk(ID, model, delta, finish.map(str::to_owned), usage)
+        };
+        let mut items = vec![Ok(chunk(role_delta(), None, None))];
         for piece in &pieces {
-            let delta = Delta { content: Some(piece.clone()), ..Delta::default() };
-            items.push(Ok(self.chunk(model, delta, None, None)));
+            items.push(Ok(chunk(text_delta(piece.clone()), None, None)));
         }
         if broken {
             items.push(Err(RouterError::StreamBroken {
@@ -187,9 +147,9 @@ impl Provider for Scripted {
                 message: "scripted break".into(),
             }));
         } else {
-            items.push(Ok(self.chunk(model, Delta::default(), Some("stop"), None)));
+            items.push(Ok(chunk(Delta::default(), Some("stop"), None)));
             let usage = usage_of(request, &pieces.concat());
-            items.push(Ok(self.chunk(model, Delta::default(), None, Some(usage))));
+            items.push(Ok(chunk(Delta::default(), None, Some(usage))));
         }
         Ok(Box::pin(futures::stream::iter(items)))
     }

@@ -4,22 +4,16 @@
 use serde_json::{Map, Value, json};
 
 use crate::error::RouterError;
-use crate::http::unix_now;
 use crate::provider::StreamChunk;
-use crate::wire::{
-    AssistantMessage, ChatChunk, ChatRequest, ChatResponse, Choice, ChunkChoice, Content, Delta,
-    FunctionCall, FunctionCallDelta, Role, ToolCall, ToolCallDelta, Usage,
+pub use crate::providers::translate::Mode;
+use crate::providers::translate::{
+    self, JSON_OBJECT_INSTRUCTION, JSON_TOOL_DESCRIPTION, push_turn, role_delta, text_delta,
+    tool_call_arguments, tool_call_opened,
 };
+use crate::wire::{ChatRequest, ChatResponse, Content, Delta, FunctionCall, Role, ToolCall, Usage};
 
 /// Anthropic requires `max_tokens`; this is sent when the client gave none.
 pub const DEFAULT_MAX_TOKENS: u32 = 4096;
-
-/// How the answer maps back: with `response_format: json_schema` the schema travels as a
-/// forced tool whose input becomes the message text.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Mode {
-    pub json_tool: Option<String>,
-}
 
 /// The Messages API body for an OpenAI request.
 pub fn request_body(
@@ -40,13 +34,7 @@ pub fn request_body(
                     blocks.push(json!({"type": "text", "text": text}));
                 }
                 for call in message.tool_calls.iter().flatten() {
-                    let input: Value =
-                        serde_json::from_str(&call.function.arguments).map_err(|error| {
-                            RouterError::InvalidRequest(format!(
-                                "the arguments of tool call `{}` are not JSON: {error}",
-                                call.id
-                            ))
-                        })?;
+                    let input = translate::tool_call_input(call)?;
                     blocks.push(json!({"type": "tool_use", "id": call.id, "name": call.function.name, "input": input}));
                 }
                 push_turn(&mut messages, "assistant", blocks);
@@ -95,20 +83,12 @@ pub fn request_body(
         .collect();
     let mut tool_choice = request.tool_choice.as_ref().map(tool_choice).transpose()?.flatten();
     let mut mode = Mode::default();
-    match request.response_format.as_ref().map(|format| format.kind.as_str()) {
-        Some("json_schema") => {
-            let schema = request.response_format.as_ref().and_then(|f| f.json_schema.as_ref());
-            let name = schema.map_or("json_response".to_owned(), |s| s.name.clone());
-            let input_schema =
-                schema.and_then(|s| s.schema.clone()).unwrap_or_else(|| json!({"type": "object"}));
-            tools.push(json!({"name": name, "description": "Answer with this tool's input as the response.", "input_schema": input_schema}));
-            tool_choice = Some(json!({"type": "tool", "name": name}));
-            mode.json_tool = Some(name);
-        }
-        Some("json_object") => {
-            system.push("Respond with a single JSON object and nothing else.".to_owned())
-        }
-        _ => {}
+    if let Some((name, input_schema)) = translate::json_schema_tool(request) {
+        tools.push(json!({"name": name, "description": JSON_TOOL_DESCRIPTION, "input_schema": input_schema}));
+        tool_choice = Some(json!({"type": "tool", "name": name}));
+        mode.json_tool = Some(name);
+    } else if request.response_format.as_ref().is_some_and(|format| format.kind == "json_object") {
+        system.push(JSON_OBJECT_INSTRUCTION.to_owned());
     }
     if !tools.is_empty() {
         body.insert("tools".into(), Value::Array(tools));
@@ -124,19 +104,6 @@ pub fn request_body(
         body.insert("metadata".into(), json!({"user_id": user}));
     }
     Ok((Value::Object(body), mode))
-}
-
-/// Appends blocks as a turn, merging with the previous turn of the same role (Anthropic wants
-/// roles to alternate; consecutive tool results become one user turn).
-fn push_turn(messages: &mut Vec<Value>, role: &str, blocks: Vec<Value>) {
-    if let Some(last) = messages.last_mut()
-        && last["role"] == role
-        && let Some(content) = last["content"].as_array_mut()
-    {
-        content.extend(blocks);
-        return;
-    }
-    messages.push(json!({"role": role, "content": blocks}));
 }
 
 fn user_blocks(content: Option<&Content>) -> Result<Vec<Value>, RouterError> {
@@ -210,7 +177,7 @@ pub fn response(answer: &Value, mode: &Mode) -> Result<ChatResponse, String> {
     for block in blocks {
         match block["type"].as_str() {
             Some("text") => text.push_str(block["text"].as_str().unwrap_or("")),
-            Some("tool_use") if mode.json_tool.as_deref() == block["name"].as_str() => {
+            Some("tool_use") if mode.is_json_tool(block["name"].as_str()) => {
                 text.push_str(&block["input"].to_string());
             }
             Some("tool_use") => calls.push(ToolCall {
@@ -225,27 +192,10 @@ pub fn response(answer: &Value, mode: &Mode) -> Result<ChatResponse, String> {
         }
     }
     let stop_reason = answer["stop_reason"].as_str().unwrap_or("end_turn");
-    let finish = if mode.json_tool.is_some() && calls.is_empty() {
-        "stop"
-    } else {
-        finish_reason(stop_reason)
-    };
-    Ok(ChatResponse {
-        id: answer["id"].as_str().unwrap_or_default().to_owned(),
-        object: "chat.completion".into(),
-        created: unix_now(),
-        model: answer["model"].as_str().unwrap_or_default().to_owned(),
-        choices: vec![Choice {
-            index: 0,
-            message: AssistantMessage {
-                role: Role::Assistant,
-                content: if text.is_empty() && !calls.is_empty() { None } else { Some(text) },
-                tool_calls: (!calls.is_empty()).then_some(calls),
-            },
-            finish_reason: Some(finish.to_owned()),
-        }],
-        usage: Some(usage(&answer["usage"])),
-    })
+    let finish = mode.finish(!calls.is_empty(), finish_reason(stop_reason));
+    let id = answer["id"].as_str().unwrap_or_default().to_owned();
+    let model = answer["model"].as_str().unwrap_or_default().to_owned();
+    Ok(translate::response(id, model, text, calls, finish, usage(&answer["usage"])))
 }
 
 /// Turns Messages API stream events into OpenAI chunks, keeping what later events need.
@@ -280,21 +230,7 @@ impl StreamTranslator {
     }
 
     fn chunk(&self, delta: Delta, finish: Option<String>, usage: Option<Usage>) -> StreamChunk {
-        let choices = if usage.is_some() {
-            Vec::new()
-        } else {
-            vec![ChunkChoice { index: 0, delta, finish_reason: finish }]
-        };
-        let chunk = ChatChunk {
-            id: self.id.clone(),
-            object: "chat.completion.chunk".into(),
-            created: unix_now(),
-            model: self.model.clone(),
-            choices,
-            usage,
-        };
-        let data = serde_json::to_vec(&chunk).unwrap_or_default().into();
-        StreamChunk { data, usage, usage_only: usage.is_some() }
+        translate::chunk(&self.id, &self.model, delta, finish, usage)
     }
 
     /// Translates one event (its JSON `data`).
@@ -308,46 +244,23 @@ impl StreamTranslator {
                 let start = usage(&message["usage"]);
                 self.input_tokens = start.prompt_tokens;
                 self.output_tokens = start.completion_tokens;
-                one(self.chunk(
-                    Delta {
-                        role: Some(Role::Assistant),
-                        content: Some(String::new()),
-                        tool_calls: None,
-                    },
-                    None,
-                    None,
-                ))
+                one(self.chunk(role_delta(), None, None))
             }
             "content_block_start" => {
                 let block = &event["content_block"];
                 let index = event["index"].as_u64().unwrap_or(0);
                 match block["type"].as_str() {
-                    Some("tool_use")
-                        if self.mode.json_tool.as_deref() != block["name"].as_str() =>
-                    {
+                    Some("tool_use") if !self.mode.is_json_tool(block["name"].as_str()) => {
                         let call = self.tool_index.len() as u32;
                         self.tool_index.push((index, call));
-                        let delta = ToolCallDelta {
-                            index: call,
-                            id: block["id"].as_str().map(str::to_owned),
-                            kind: Some("function".into()),
-                            function: FunctionCallDelta {
-                                name: block["name"].as_str().map(str::to_owned),
-                                arguments: Some(String::new()),
-                            },
-                        };
-                        one(self.chunk(
-                            Delta { tool_calls: Some(vec![delta]), ..Delta::default() },
-                            None,
-                            None,
-                        ))
+                        let delta =
+                            tool_call_opened(call, block["id"].as_str(), block["name"].as_str());
+                        one(self.chunk(delta, None, None))
                     }
                     Some("text") => match block["text"].as_str() {
-                        Some(text) if !text.is_empty() => one(self.chunk(
-                            Delta { content: Some(text.to_owned()), ..Delta::default() },
-                            None,
-                            None,
-                        )),
+                        Some(text) if !text.is_empty() => {
+                            one(self.chunk(text_delta(text), None, None))
+                        }
                         _ => Ok(Step::Chunks(Vec::new())),
                     },
                     _ => Ok(Step::Chunks(Vec::new())),
@@ -357,39 +270,19 @@ impl StreamTranslator {
                 let delta = &event["delta"];
                 let index = event["index"].as_u64().unwrap_or(0);
                 match delta["type"].as_str() {
-                    Some("text_delta") => {
-                        let text = delta["text"].as_str().unwrap_or_default().to_owned();
-                        one(self.chunk(
-                            Delta { content: Some(text), ..Delta::default() },
-                            None,
-                            None,
-                        ))
-                    }
+                    Some("text_delta") => one(self.chunk(
+                        text_delta(delta["text"].as_str().unwrap_or_default()),
+                        None,
+                        None,
+                    )),
                     Some("input_json_delta") => {
-                        let partial = delta["partial_json"].as_str().unwrap_or_default().to_owned();
+                        let partial = delta["partial_json"].as_str().unwrap_or_default();
                         match self.tool_index.iter().find(|(block, _)| *block == index) {
                             Some(&(_, call)) => {
-                                let delta = ToolCallDelta {
-                                    index: call,
-                                    id: None,
-                                    kind: None,
-                                    function: FunctionCallDelta {
-                                        name: None,
-                                        arguments: Some(partial),
-                                    },
-                                };
-                                one(self.chunk(
-                                    Delta { tool_calls: Some(vec![delta]), ..Delta::default() },
-                                    None,
-                                    None,
-                                ))
+                                one(self.chunk(tool_call_arguments(call, partial), None, None))
                             }
                             // The JSON-schema tool: its input is the answer's text.
-                            None => one(self.chunk(
-                                Delta { content: Some(partial), ..Delta::default() },
-                                None,
-                                None,
-                            )),
+                            None => one(self.chunk(text_delta(partial), None, None)),
                         }
                     }
                     _ => Ok(Step::Chunks(Vec::new())),
@@ -401,12 +294,8 @@ impl StreamTranslator {
                 }
                 match event["delta"]["stop_reason"].as_str() {
                     Some(reason) => {
-                        let finish = if self.mode.json_tool.is_some() && self.tool_index.is_empty()
-                        {
-                            "stop"
-                        } else {
-                            finish_reason(reason)
-                        };
+                        let finish =
+                            self.mode.finish(!self.tool_index.is_empty(), finish_reason(reason));
                         one(self.chunk(Delta::default(), Some(finish.to_owned()), None))
                     }
                     None => Ok(Step::Chunks(Vec::new())),
@@ -414,11 +303,8 @@ impl StreamTranslator {
             }
             "message_stop" => {
                 self.finished = true;
-                Ok(Step::End(self.chunk(
-                    Delta::default(),
-                    None,
-                    Some(Usage::new(self.input_tokens, self.output_tokens)),
-                )))
+                let usage = Usage::new(self.input_tokens, self.output_tokens);
+                Ok(Step::End(self.chunk(Delta::default(), None, Some(usage))))
             }
             "error" => Err(event["error"]["message"]
                 .as_str()

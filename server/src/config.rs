@@ -146,7 +146,9 @@ pub enum ConfigError {
 }
 
 /// `QL_*` variables that belong to scripts and tests, not to the server.
-const FOREIGN_ENV_PREFIXES: &[&str] = &["QL_TEST_", "QL_E2E_", "QL_CACHE_DIR", "QL_BENCH_"];
+/// `QL_SECRET_KEY` is read on its own (see `secret_key.rs`), never kept in `Config`.
+const FOREIGN_ENV_PREFIXES: &[&str] =
+    &["QL_TEST_", "QL_E2E_", "QL_CACHE_DIR", "QL_BENCH_", "QL_SECRET_KEY"];
 
 type Setter = fn(&mut Config, &str) -> Result<(), String>;
 

@@ -9,6 +9,7 @@ pub mod config;
 mod middleware;
 mod router;
 mod routes;
+mod secret_key;
 mod session_store;
 pub mod telemetry;
 

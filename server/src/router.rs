@@ -54,7 +54,10 @@ pub async fn open_services(config: &Config) -> anyhow::Result<Services> {
         None => (std::sync::Arc::new(ql_services::MemoryCounters::default()), None),
     };
     let quotas = ql_services::Quotas { settings: config.quotas.clone(), counters };
+    let secrets =
+        crate::secret_key::load(std::env::var("QL_SECRET_KEY").ok().as_deref(), &config.data_dir)?;
     Ok(Services::new(store, AuthMode::Local, gateway)
+        .with_secrets(secrets)
         .with_quotas(quotas)
         .with_cache(config.cache.clone(), cache))
 }

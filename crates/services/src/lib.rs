@@ -10,6 +10,7 @@ mod error;
 mod llm;
 mod principal;
 mod projects;
+pub mod secrets;
 mod sign_in;
 
 use ql_store::Store;
@@ -22,6 +23,7 @@ pub use llm::{Answer, MAX_MESSAGES};
 pub use principal::Principal;
 pub use projects::ProjectSummary;
 pub use ql_store::{ApiKey, ApiKeyId, AuditEntry, Project};
+pub use secrets::{Sealed, SecretBox, SecretError};
 
 /// The result of every service call.
 pub type Result<T, E = ServiceError> = std::result::Result<T, E>;
@@ -43,6 +45,7 @@ pub struct Services {
     accounting: llm::accounting::Accounting,
     quotas: std::sync::Arc<llm::quota::Quotas>,
     cache: llm::AnswerCacheHandle,
+    secrets: Option<SecretBox>,
 }
 
 impl std::fmt::Debug for Services {
@@ -70,7 +73,19 @@ impl Services {
                 counters: std::sync::Arc::new(llm::quota::MemoryCounters::default()),
             }),
             cache: llm::AnswerCacheHandle::memory(llm::cache::CacheSettings::default()),
+            secrets: None,
         }
+    }
+
+    /// The same services sealing secrets at rest with this installation key.
+    pub fn with_secrets(mut self, secrets: SecretBox) -> Self {
+        self.secrets = Some(secrets);
+        self
+    }
+
+    /// The installation key's box, when one is configured.
+    pub fn secrets(&self) -> Option<&SecretBox> {
+        self.secrets.as_ref()
     }
 
     /// The same services with this answer cache.

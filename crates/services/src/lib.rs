@@ -10,6 +10,7 @@ mod error;
 mod llm;
 mod principal;
 mod projects;
+mod providers;
 pub mod secrets;
 mod sign_in;
 
@@ -22,6 +23,7 @@ pub use llm::quota::{Counters, MemoryCounters, QuotaSettings, Quotas, RedisCount
 pub use llm::{Answer, MAX_MESSAGES};
 pub use principal::Principal;
 pub use projects::ProjectSummary;
+pub use providers::{PROVIDER_KINDS, ProviderInput, ProviderSummary, secret_context};
 pub use ql_store::{ApiKey, ApiKeyId, AuditEntry, Project};
 pub use secrets::{Sealed, SecretBox, SecretError};
 

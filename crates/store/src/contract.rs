@@ -10,8 +10,8 @@ use ql_common::Role;
 use sqlx::postgres::PgConnectOptions;
 
 use crate::{
-    Actor, NewApiKey, NewAuditEntry, NewProject, NewUsage, OrgId, ProjectId, ProjectUpdate,
-    SessionRecord, Store, StoreError, UsageSummary, UserId,
+    Actor, NewApiKey, NewAuditEntry, NewProject, NewStoredProvider, NewUsage, OrgId, ProjectId,
+    ProjectUpdate, SessionRecord, Store, StoreError, UsageSummary, UserId,
 };
 
 /// A store plus whatever must be cleaned up after the test.
@@ -101,6 +101,7 @@ contract_tests!(
     sessions_expire_and_upsert,
     api_keys_are_found_by_hash_until_revoked_and_stay_in_their_organisation,
     usage_is_recorded_in_batches_and_summed_per_organisation,
+    providers_are_kept_per_organisation_with_sealed_secrets_and_audited,
 );
 
 async fn local_actor(store: &Store) -> Actor {
@@ -363,4 +364,45 @@ async fn usage_is_recorded_in_batches_and_summed_per_organisation(store: &Store)
     assert_eq!(store.usage.summary(&other.org, 10_000).await.expect("summary").calls, 1_201);
     let nobody = store.usage.summary(&OrgId::from("nowhere"), 0).await.expect("summary");
     assert_eq!(nobody, UsageSummary::default());
+}
+
+async fn providers_are_kept_per_organisation_with_sealed_secrets_and_audited(store: &Store) {
+    let actor = local_actor(store).await;
+    let intruder = other_actor(store).await;
+    let new = |name: &str| NewStoredProvider {
+        name: name.into(),
+        kind: "openai".into(),
+        base_url: Some("https://api.groq.com/openai/v1".into()),
+        models: "[\"llama-3.1-8b-instant\"]".into(),
+        secret_ciphertext: Some(vec![1, 2, 3]),
+        secret_nonce: Some(vec![9; 24]),
+    };
+    let groq = store.providers.create(&actor, new("groq")).await.expect("create");
+    store.providers.create(&actor, new("alpha")).await.expect("create");
+    assert!(matches!(
+        store.providers.create(&actor, new("groq")).await,
+        Err(StoreError::Conflict("provider"))
+    ));
+    store
+        .providers
+        .create(&intruder, new("groq"))
+        .await
+        .expect("another organisation may use the name");
+    let names: Vec<_> =
+        store.providers.list(&actor.org).await.expect("list").into_iter().map(|p| p.name).collect();
+    assert_eq!(names, ["alpha", "groq"]);
+    assert_eq!(groq.secret_ciphertext.as_deref(), Some(&[1u8, 2, 3][..]));
+    assert!(matches!(
+        store.providers.delete(&intruder, &groq.id).await,
+        Err(StoreError::NotFound(_))
+    ));
+    store.providers.delete(&actor, &groq.id).await.expect("delete");
+    assert_eq!(store.providers.list(&actor.org).await.expect("list").len(), 1);
+    let audit = store.audit.list(&actor.org, 10).await.expect("audit");
+    assert_eq!(audit[0].action, "provider.delete");
+    assert!(
+        audit.iter().all(|entry| !entry.detail.contains("[1,2,3]")),
+        "no secret in the audit log"
+    );
+    assert!(audit[0].detail.contains("\"has_secret\":true"), "{}", audit[0].detail);
 }

@@ -15,6 +15,7 @@ mod error;
 mod model;
 mod postgres;
 mod projects;
+mod providers;
 mod sessions;
 mod sql;
 mod sqlite;
@@ -32,10 +33,11 @@ pub use error::StoreError;
 pub use model::now_millis;
 pub use model::{
     Actor, ApiKey, ApiKeyId, AuditEntry, Membership, NewApiKey, NewAuditEntry, NewProject,
-    NewUsage, OrgId, Organization, Project, ProjectId, ProjectUpdate, SessionRecord, UsageSummary,
-    User, UserId,
+    NewStoredProvider, NewUsage, OrgId, Organization, Project, ProjectId, ProjectUpdate,
+    ProviderConfigId, SessionRecord, StoredProvider, UsageSummary, User, UserId,
 };
 pub use projects::ProjectStore;
+pub use providers::ProviderConfigStore;
 pub use sessions::SessionRecordStore;
 pub use usage::UsageStore;
 
@@ -66,6 +68,7 @@ pub struct Store {
     pub audit: Arc<dyn AuditStore>,
     pub sessions: Arc<dyn SessionRecordStore>,
     pub usage: Arc<dyn UsageStore>,
+    pub providers: Arc<dyn ProviderConfigStore>,
     pub health: Arc<dyn HealthCheck>,
 }
 
@@ -98,6 +101,7 @@ impl Store {
             audit: store.clone(),
             sessions: store.clone(),
             usage: store.clone(),
+            providers: store.clone(),
             health: store,
         }
     }
@@ -112,6 +116,7 @@ impl Store {
             audit: store.clone(),
             sessions: store.clone(),
             usage: store.clone(),
+            providers: store.clone(),
             health: store,
         }
     }

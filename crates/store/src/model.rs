@@ -52,6 +52,11 @@ id_type!(
     ApiKeyId
 );
 
+id_type!(
+    /// Names a provider an organisation configured.
+    ProviderConfigId
+);
+
 /// Who is acting, and in which organisation: the first argument of every tenant-scoped call.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Actor {
@@ -162,6 +167,35 @@ pub struct NewApiKey {
     pub name: String,
     pub prefix: String,
     pub key_hash: String,
+}
+
+/// A provider as stored: its secret only sealed.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct StoredProvider {
+    pub id: ProviderConfigId,
+    pub organization_id: OrgId,
+    pub name: String,
+    /// `openai`, `anthropic` or `bedrock`.
+    pub kind: String,
+    pub base_url: Option<String>,
+    /// A JSON array of model names.
+    pub models: String,
+    pub secret_ciphertext: Option<Vec<u8>>,
+    pub secret_nonce: Option<Vec<u8>>,
+    pub enabled: bool,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+/// A provider to add; the caller has checked the fields and sealed the secret.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewStoredProvider {
+    pub name: String,
+    pub kind: String,
+    pub base_url: Option<String>,
+    pub models: String,
+    pub secret_ciphertext: Option<Vec<u8>>,
+    pub secret_nonce: Option<Vec<u8>>,
 }
 
 /// One model call, as the gateway's accounting records it.

@@ -19,6 +19,13 @@ macro_rules! api_key_columns {
     };
 }
 
+/// Columns of `provider_configs`, in the order `StoredProvider` reads them.
+macro_rules! provider_columns {
+    () => {
+        "id, organization_id, name, kind, base_url, models, secret_ciphertext, secret_nonce, enabled, created_at, updated_at"
+    };
+}
+
 /// Columns of `users`, in the order `User` reads them.
 macro_rules! user_columns {
     () => {
@@ -83,7 +90,7 @@ AUDIT_INSERT, AUDIT_LIST, MEMBERSHIP, MEMBERSHIPS_OF_USER, MembershipRow,
         };
         use $crate::model::now_millis;
         use $crate::{
-            AccountStore, Actor, ApiKey, ApiKeyId, ApiKeyStore, AuditEntry, AuditStore, HealthCheck, Membership, NewApiKey, NewAuditEntry, NewUsage, Organization,
+            AccountStore, Actor, ApiKey, ApiKeyId, ApiKeyStore, AuditEntry, AuditStore, HealthCheck, Membership, NewApiKey, NewAuditEntry, NewStoredProvider, NewUsage, Organization, ProviderConfigId, ProviderConfigStore, StoredProvider,
             NewProject, OrgId, Project, ProjectId, ProjectStore, ProjectUpdate, Result,
             SessionRecord, SessionRecordStore, StoreError, UsageStore, UsageSummary, User, UserId,
         };
@@ -393,6 +400,72 @@ AUDIT_INSERT, AUDIT_LIST, MEMBERSHIP, MEMBERSHIPS_OF_USER, MembershipRow,
             }
         }
 
+        fn provider_audit(action: &str, provider: &StoredProvider) -> NewAuditEntry {
+            NewAuditEntry {
+                action: format!("provider.{action}"),
+                target_kind: "provider".to_owned(),
+                target_id: Some(provider.id.0.clone()),
+                detail: serde_json::json!({
+                    "name": provider.name,
+                    "kind": provider.kind,
+                    "base_url": provider.base_url,
+                    "has_secret": provider.secret_ciphertext.is_some(),
+                }),
+            }
+        }
+
+        #[async_trait::async_trait]
+        impl ProviderConfigStore for $store {
+            async fn list(&self, org: &OrgId) -> Result<Vec<StoredProvider>> {
+                const SQL: &str = concat!("SELECT ", $crate::sql::provider_columns!(), " FROM provider_configs \
+                     WHERE organization_id = $1 ORDER BY name");
+                sqlx::query_as::<_, StoredProvider>(SQL)
+                    .bind(org)
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(StoreError::Database)
+            }
+
+            async fn create(&self, actor: &Actor, provider: NewStoredProvider) -> Result<StoredProvider> {
+                const SQL: &str = concat!("INSERT INTO provider_configs (", $crate::sql::provider_columns!(), ") \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING ", $crate::sql::provider_columns!());
+                let now = now_millis();
+                let mut tx = self.begin().await?;
+                let created = sqlx::query_as::<_, StoredProvider>(SQL)
+                    .bind(ProviderConfigId::generate())
+                    .bind(&actor.org)
+                    .bind(&provider.name)
+                    .bind(&provider.kind)
+                    .bind(&provider.base_url)
+                    .bind(&provider.models)
+                    .bind(&provider.secret_ciphertext)
+                    .bind(&provider.secret_nonce)
+                    .bind(true)
+                    .bind(now)
+                    .bind(now)
+                    .fetch_one(&mut *tx)
+                    .await
+                    .map_err(|e| StoreError::from_sqlx(e, "provider"))?;
+                Self::append_audit(&mut tx, actor, provider_audit("create", &created)).await?;
+                tx.commit().await.map_err(commit_error)?;
+                Ok(created)
+            }
+
+            async fn delete(&self, actor: &Actor, id: &ProviderConfigId) -> Result<()> {
+                const SQL: &str = concat!("DELETE FROM provider_configs WHERE organization_id = $1 AND id = $2 \
+                     RETURNING ", $crate::sql::provider_columns!());
+                let mut tx = self.begin().await?;
+                let deleted = sqlx::query_as::<_, StoredProvider>(SQL)
+                    .bind(&actor.org)
+                    .bind(id)
+                    .fetch_one(&mut *tx)
+                    .await
+                    .map_err(|e| StoreError::from_sqlx(e, "provider"))?;
+                Self::append_audit(&mut tx, actor, provider_audit("delete", &deleted)).await?;
+                tx.commit().await.map_err(commit_error)
+            }
+        }
+
         #[async_trait::async_trait]
         impl UsageStore for $store {
             async fn record_batch(&self, records: &[NewUsage]) -> Result<()> {
@@ -524,4 +597,4 @@ AUDIT_INSERT, AUDIT_LIST, MEMBERSHIP, MEMBERSHIPS_OF_USER, MembershipRow,
     };
 }
 
-pub(crate) use {api_key_columns, impl_sql_store, project_columns, user_columns};
+pub(crate) use {api_key_columns, impl_sql_store, project_columns, provider_columns, user_columns};

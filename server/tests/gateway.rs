@@ -427,3 +427,52 @@ async fn deterministic_answers_are_cached_per_organisation() {
     assert_eq!(gateway.send(request).await.headers()["x-ql-cache"], "miss");
     assert_eq!(mock.calls(), calls + 1);
 }
+
+#[tokio::test]
+async fn an_organisations_own_provider_serves_its_models_with_its_sealed_key() {
+    let mock = openai::start().await.expect("mock");
+    let gateway = Gateway::new(&[("primary", &mock)]).await;
+    let owner = gateway.services.sign_in_local().await.expect("sign in");
+    let input = ql_services::ProviderInput {
+        name: "mine".into(),
+        kind: "openai".into(),
+        base_url: mock.base_url.clone(),
+        models: vec!["gpt-4o-mini".into()],
+        api_key: "sk-org-own-key".into(),
+    };
+    gateway.services.create_provider(&owner, &input).await.expect("provider");
+
+    let request =
+        Request::get("/v1/models").header(header::AUTHORIZATION, format!("Bearer {}", gateway.key));
+    let models = json_of(gateway.send(request.body(Body::empty()).expect("request")).await).await;
+    let ids: Vec<&str> =
+        models["data"].as_array().expect("list").iter().filter_map(|m| m["id"].as_str()).collect();
+    assert_eq!(ids, ["fast", "mine/gpt-4o-mini"]);
+
+    let mut body = chat_body("hi", false);
+    body["model"] = json!("mine/gpt-4o-mini");
+    let response = gateway.send(gateway.chat(&body)).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.headers()["x-ql-provider"], "mine");
+    let sent = mock.recorded().pop().expect("the upstream got the call");
+    assert_eq!(
+        sent.header("authorization"),
+        Some("Bearer sk-org-own-key"),
+        "the opened key is sent upstream"
+    );
+    assert_eq!(sent.body["model"], "gpt-4o-mini");
+
+    // Another organisation's key does not reach it.
+    let store = gateway.services.store();
+    let operator = store.accounts.local_user().await.expect("local user");
+    store.accounts.create_organization("other", "Other", &operator.id).await.expect("org");
+    let other_key =
+        gateway.services.create_api_key_as_operator("other", "other").await.expect("key").secret;
+    let mut request = gateway.chat(&body);
+    request
+        .headers_mut()
+        .insert(header::AUTHORIZATION, format!("Bearer {other_key}").parse().expect("header"));
+    let refused = gateway.send(request).await;
+    assert_eq!(refused.status(), StatusCode::NOT_FOUND);
+    assert_eq!(json_of(refused).await["error"]["code"], "model_not_found");
+}

@@ -171,13 +171,37 @@ impl Gateway {
         self.providers.values()
     }
 
-    /// Runs a non-streaming request.
+    /// A one-target route to `provider`'s `model`, named `name`, with this gateway's breaker
+    /// settings and price table (for providers managed outside the configuration).
+    pub fn single_target_route(
+        &self,
+        name: &str,
+        provider: Arc<dyn Provider>,
+        model: &str,
+    ) -> Arc<Route> {
+        Arc::new(Route {
+            name: name.to_owned(),
+            strategy: Strategy::Priority,
+            targets: vec![self.target(provider, model, 1)],
+        })
+    }
+
+    /// Runs a non-streaming request on the route its model names.
     pub async fn complete(
         &self,
         request: &ChatRequest,
     ) -> Result<(Completion, Served), RouterError> {
         let route = self.resolve(&request.model)?;
-        self.run(&route, |target| async move {
+        self.complete_on(&route, request).await
+    }
+
+    /// Runs a non-streaming request on `route`.
+    pub async fn complete_on(
+        &self,
+        route: &Route,
+        request: &ChatRequest,
+    ) -> Result<(Completion, Served), RouterError> {
+        self.run(route, |target| async move {
             let started = now();
             let completion = target.provider.complete(request, &target.model).await?;
             target.record_latency(started.elapsed());
@@ -190,8 +214,17 @@ impl Gateway {
     /// next target; later ones reach the client as an error event.
     pub async fn stream(&self, request: &ChatRequest) -> Result<StartedStream, RouterError> {
         let route = self.resolve(&request.model)?;
+        self.stream_on(&route, request).await
+    }
+
+    /// Runs a streaming request on `route` until its first chunk.
+    pub async fn stream_on(
+        &self,
+        route: &Route,
+        request: &ChatRequest,
+    ) -> Result<StartedStream, RouterError> {
         let ((first, rest), served) = self
-            .run(&route, |target| async move {
+            .run(route, |target| async move {
                 let started = now();
                 let mut stream = target.provider.stream(request, &target.model).await?;
                 let first = stream.next().await.transpose()?;

@@ -48,6 +48,9 @@ pub struct Services {
     quotas: std::sync::Arc<llm::quota::Quotas>,
     cache: llm::AnswerCacheHandle,
     secrets: Option<SecretBox>,
+    /// Routes to organisation-managed providers, by `org/provider/model`; a change shows
+    /// within a minute on every replica (at once on the one that made it).
+    managed_routes: moka::future::Cache<String, std::sync::Arc<ql_router::route::Route>>,
 }
 
 impl std::fmt::Debug for Services {
@@ -76,6 +79,10 @@ impl Services {
             }),
             cache: llm::AnswerCacheHandle::memory(llm::cache::CacheSettings::default()),
             secrets: None,
+            managed_routes: moka::future::Cache::builder()
+                .max_capacity(10_000)
+                .time_to_live(std::time::Duration::from_secs(60))
+                .build(),
         }
     }
 

@@ -47,6 +47,9 @@ impl AnswerCacheHandle {
     }
 }
 
+/// Stands for a managed provider's opened key when its configuration is built.
+const MANAGED_KEY: &str = "MANAGED_PROVIDER_KEY";
+
 /// The most messages one chat request may carry.
 pub const MAX_MESSAGES: usize = 10_000;
 
@@ -109,7 +112,10 @@ impl Services {
             }
             metrics::counter!("ql_llm_cache_misses_total").increment(1);
         }
-        let result = self.gateway.complete(request).await;
+        let result = match self.route_for(caller, &request.model).await {
+            Ok(route) => self.gateway.complete_on(&route, request).await,
+            Err(error) => Err(error),
+        };
         let (served, usage, status) = match &result {
             Ok((completion, served)) => (Some(served.clone()), completion.usage, 200),
             Err(error) => (None, Usage::default(), error.status()),
@@ -154,7 +160,11 @@ impl Services {
         check_request(request)?;
         let started = Instant::now();
         self.admit(caller, request).await?;
-        match self.gateway.stream(request).await {
+        let started_stream = match self.route_for(caller, &request.model).await {
+            Ok(route) => self.gateway.stream_on(&route, request).await,
+            Err(error) => Err(error),
+        };
+        match started_stream {
             Ok(mut stream) => {
                 let outcome = CallOutcome {
                     route: request.model.clone(),
@@ -191,12 +201,88 @@ impl Services {
         }
     }
 
-    /// The model names clients can send: the routes, sorted.
-    pub fn model_names(&self) -> Vec<String> {
+    /// The model names the caller can send: the configured routes, then `provider/model` for
+    /// each model of the organisation's own providers.
+    pub async fn model_names(&self, caller: &KeyPrincipal) -> Vec<String> {
         let mut names: Vec<String> =
             self.gateway.routes().map(|route| route.name.clone()).collect();
         names.sort();
+        if let Ok(managed) = self.store.providers.list(&caller.org_id).await {
+            for provider in managed.into_iter().filter(|provider| provider.enabled) {
+                let models: Vec<String> =
+                    serde_json::from_str(&provider.models).unwrap_or_default();
+                names.extend(models.into_iter().map(|model| format!("{}/{model}", provider.name)));
+            }
+        }
         names
+    }
+
+    /// The route a model name reaches for this caller: a configured route or provider, else
+    /// `provider/model` on one of the organisation's own providers (built once, then cached).
+    async fn route_for(
+        &self,
+        caller: &KeyPrincipal,
+        model: &str,
+    ) -> Result<Arc<ql_router::route::Route>, RouterError> {
+        let configured = self.gateway.resolve(model);
+        let Err(RouterError::UnknownModel(_)) = configured else { return configured };
+        let Some((name, upstream_model)) = model.split_once('/') else { return configured };
+        let cache_key = format!("{}/{model}", caller.org_id);
+        if let Some(route) = self.managed_routes.get(&cache_key).await {
+            return Ok(route);
+        }
+        let stored = self.store.providers.list(&caller.org_id).await.map_err(|error| {
+            tracing::error!(%error, "managed providers unavailable");
+            RouterError::Config("the provider store is unavailable".into())
+        })?;
+        let Some(stored) =
+            stored.into_iter().find(|provider| provider.name == name && provider.enabled)
+        else {
+            return configured;
+        };
+        let provider = self.build_managed_provider(caller, stored)?;
+        let route = self.gateway.single_target_route(model, provider, upstream_model);
+        self.managed_routes.insert(cache_key, route.clone()).await;
+        Ok(route)
+    }
+
+    fn build_managed_provider(
+        &self,
+        caller: &KeyPrincipal,
+        stored: ql_store::StoredProvider,
+    ) -> Result<Arc<dyn ql_router::Provider>, RouterError> {
+        let secret = match (&stored.secret_ciphertext, &stored.secret_nonce, &self.secrets) {
+            (Some(ciphertext), Some(nonce), Some(secrets)) => {
+                let sealed = crate::Sealed { ciphertext: ciphertext.clone(), nonce: nonce.clone() };
+                let context = crate::secret_context(caller.org_id.as_str(), &stored.name);
+                Some(
+                    secrets
+                        .open(&sealed, &context)
+                        .map_err(|error| RouterError::Config(error.to_string()))?,
+                )
+            }
+            (Some(_), _, None) => {
+                return Err(RouterError::Config("no secret key is configured".into()));
+            }
+            _ => None,
+        };
+        let kind = match stored.kind.as_str() {
+            "anthropic" => ql_router::config::ProviderKind::Anthropic,
+            "bedrock" => ql_router::config::ProviderKind::Bedrock,
+            _ => ql_router::config::ProviderKind::Openai,
+        };
+        let config = ql_router::config::ProviderConfig {
+            name: stored.name,
+            kind,
+            base_url: stored.base_url,
+            api_key_env: secret.is_some().then(|| MANAGED_KEY.to_owned()),
+            region: None,
+            connect_timeout_secs: 5,
+            request_timeout_secs: 120,
+        };
+        ql_router::build::provider(&config, &|variable| {
+            if variable == MANAGED_KEY { secret.clone() } else { None }
+        })
     }
 
     /// Records a finished call: Prometheus metrics now, a usage row in the next batch.

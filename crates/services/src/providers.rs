@@ -129,7 +129,10 @@ impl Services {
             secret_nonce: sealed.map(|s| s.nonce),
         };
         match self.store.providers.create(&principal.actor(), new).await {
-            Ok(stored) => Ok(stored.into()),
+            Ok(stored) => {
+                self.managed_routes.invalidate_all();
+                Ok(stored.into())
+            }
             Err(StoreError::Conflict(_)) => Err(ServiceError::Conflict(FieldError::new(
                 "name",
                 "A provider with this name already exists.",
@@ -147,7 +150,9 @@ impl Services {
         if !principal.role.can_administer() {
             return Err(ServiceError::Forbidden("only admins and owners manage providers"));
         }
-        Ok(self.store.providers.delete(&principal.actor(), id).await?)
+        self.store.providers.delete(&principal.actor(), id).await?;
+        self.managed_routes.invalidate_all();
+        Ok(())
     }
 }
 

@@ -209,12 +209,14 @@ async fn stream(services: &Services, caller: &KeyPrincipal, request: &ChatReques
 }
 
 async fn models(State(services): State<Services>, headers: HeaderMap) -> Response {
-    if let Err(response) = authenticate(&services, &headers).await {
-        return response;
-    }
+    let caller = match authenticate(&services, &headers).await {
+        Ok(caller) => caller,
+        Err(response) => return response,
+    };
     let created = unix_now();
     let data = services
-        .model_names()
+        .model_names(&caller)
+        .await
         .into_iter()
         .map(|id| ModelEntry {
             id,

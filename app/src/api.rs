@@ -3,4 +3,5 @@
 pub mod analysis;
 pub mod audit;
 pub mod projects;
+pub mod providers;
 pub mod session;

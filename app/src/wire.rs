@@ -105,3 +105,26 @@ pub fn buffer_analysis(report: ql_analyzer::FileReport) -> BufferAnalysis {
         problems: syntax.chain(findings).collect(),
     }
 }
+
+/// One target of a gateway route, with its live health.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RouteTargetView {
+    pub route: String,
+    pub strategy: String,
+    pub provider: String,
+    pub kind: String,
+    pub model: String,
+    pub healthy: bool,
+    pub latency_ms: Option<f64>,
+}
+
+/// A provider the organisation manages; whether it has a key, never the key.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProviderView {
+    pub id: String,
+    pub name: String,
+    pub kind: String,
+    pub base_url: String,
+    pub models: Vec<String>,
+    pub has_key: bool,
+}

@@ -1,21 +1,7 @@
 // Sign in as the local user, create a project through the hydrated form, see it listed,
 // reload, and see it still there; bad names get a message beside the field.
-import { test, expect, Page } from '@playwright/test';
-
-async function hydrated(page: Page) {
-  await expect(page.locator('body[data-hydrated="true"]')).toBeAttached();
-}
-
-async function signIn(page: Page) {
-  await page.goto('/');
-  await expect(page).toHaveURL(/\/login$/);
-  await hydrated(page);
-  await page.getByRole('button', { name: 'Continue as local user' }).click();
-  await expect(page).toHaveURL(/\/$/);
-  await expect(page.getByRole('heading', { name: 'Dashboard' })).toBeVisible();
-  await expect(page.locator('.topbar').getByText('Local mode')).toBeVisible();
-  await hydrated(page);
-}
+import { test, expect } from '@playwright/test';
+import { hydrated, signIn } from './session';
 
 test('local user creates a project without a page reload, and it survives a reload', async ({ page }) => {
   await signIn(page);

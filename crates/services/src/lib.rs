@@ -20,7 +20,7 @@ pub use api_keys::{IssuedKey, KeyPrincipal, hash_key};
 pub use error::ServiceError;
 pub use llm::cache::{AnswerCache, CacheMode, CacheSettings, RedisCache};
 pub use llm::quota::{Counters, MemoryCounters, QuotaSettings, Quotas, RedisCounters};
-pub use llm::{Answer, MAX_MESSAGES};
+pub use llm::{Answer, MAX_MESSAGES, TargetStatus};
 pub use principal::Principal;
 pub use projects::ProjectSummary;
 pub use providers::{PROVIDER_KINDS, ProviderInput, ProviderSummary, secret_context};

@@ -47,6 +47,19 @@ impl AnswerCacheHandle {
     }
 }
 
+/// One target of a configured route, as the Providers page shows it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TargetStatus {
+    pub route: String,
+    pub strategy: String,
+    pub provider: String,
+    pub provider_kind: String,
+    pub model: String,
+    pub healthy: bool,
+    /// Recent average latency, once the target has answered.
+    pub latency_ms: Option<f64>,
+}
+
 /// Stands for a managed provider's opened key when its configuration is built.
 const MANAGED_KEY: &str = "MANAGED_PROVIDER_KEY";
 
@@ -199,6 +212,26 @@ impl Services {
                 Err(error)
             }
         }
+    }
+
+    /// Every target of every configured route with its health and recent latency, by route.
+    pub fn route_status(&self) -> Vec<TargetStatus> {
+        let mut routes: Vec<_> = self.gateway.routes().collect();
+        routes.sort_by(|a, b| a.name.cmp(&b.name));
+        routes
+            .into_iter()
+            .flat_map(|route| {
+                route.targets.iter().map(move |target| TargetStatus {
+                    route: route.name.clone(),
+                    strategy: format!("{:?}", route.strategy).to_lowercase(),
+                    provider: target.provider.name().to_owned(),
+                    provider_kind: target.provider.kind().to_owned(),
+                    model: target.model.clone(),
+                    healthy: target.breaker.state() == ql_router::breaker::BreakerState::Closed,
+                    latency_ms: target.latency_ms(),
+                })
+            })
+            .collect()
     }
 
     /// The model names the caller can send: the configured routes, then `provider/model` for

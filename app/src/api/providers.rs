@@ -1,0 +1,87 @@
+//! The gateway's routes with their health, and the providers the organisation manages.
+
+use leptos::prelude::*;
+
+use crate::AppError;
+use crate::wire::{ProviderView, RouteTargetView};
+
+#[cfg(feature = "ssr")]
+fn view_of(provider: ql_services::ProviderSummary) -> ProviderView {
+    ProviderView {
+        id: provider.id.0,
+        name: provider.name,
+        kind: provider.kind,
+        base_url: provider.base_url.unwrap_or_default(),
+        models: provider.models,
+        has_key: provider.has_secret,
+    }
+}
+
+/// Every target of every configured route, with its health and recent latency.
+#[server]
+pub async fn list_route_targets() -> Result<Vec<RouteTargetView>, AppError> {
+    use crate::ssr::{current_principal, services};
+    crate::ssr::respond(async move {
+        current_principal().await?;
+        Ok(services()?
+            .route_status()
+            .into_iter()
+            .map(|t| RouteTargetView {
+                route: t.route,
+                strategy: t.strategy,
+                provider: t.provider,
+                kind: t.provider_kind,
+                model: t.model,
+                healthy: t.healthy,
+                latency_ms: t.latency_ms,
+            })
+            .collect())
+    })
+    .await
+}
+
+/// The organisation's own providers.
+#[server]
+pub async fn list_providers() -> Result<Vec<ProviderView>, AppError> {
+    use crate::ssr::{current_principal, services};
+    crate::ssr::respond(async move {
+        let principal = current_principal().await?;
+        Ok(services()?.list_providers(&principal).await?.into_iter().map(view_of).collect())
+    })
+    .await
+}
+
+/// Adds a provider; `models` holds one name per line or comma. The key is sealed at once.
+#[server]
+pub async fn create_provider(
+    name: String,
+    kind: String,
+    base_url: String,
+    models: String,
+    api_key: String,
+) -> Result<ProviderView, AppError> {
+    use crate::ssr::{current_principal, services};
+    crate::ssr::respond(async move {
+        let principal = current_principal().await?;
+        let input = ql_services::ProviderInput {
+            name,
+            kind,
+            base_url,
+            models: models.split([',', '\n']).map(str::to_owned).collect(),
+            api_key,
+        };
+        Ok(view_of(services()?.create_provider(&principal, &input).await?))
+    })
+    .await
+}
+
+/// Removes one of the organisation's providers.
+#[server]
+pub async fn delete_provider(id: String) -> Result<(), AppError> {
+    use crate::ssr::{current_principal, services};
+    crate::ssr::respond(async move {
+        let principal = current_principal().await?;
+        Ok(services()?.delete_provider(&principal, &id.as_str().into()).await?)
+    })
+    .await
+}

@@ -60,6 +60,13 @@ pub async fn send(
     }
 }
 
+/// Parses an endpoint URL once, when the provider is built.
+pub fn parse_url(provider: &str, url: &str) -> Result<reqwest::Url, RouterError> {
+    reqwest::Url::parse(url).map_err(|error| {
+        RouterError::Config(format!("provider `{provider}`: `{url}` is not a URL: {error}"))
+    })
+}
+
 /// Turns a transport error into the router's terms.
 pub fn transport_error(provider: &str, error: &reqwest::Error, after: Duration) -> RouterError {
     if error.is_timeout() {

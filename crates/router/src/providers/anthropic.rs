@@ -18,7 +18,9 @@ pub const API_VERSION: &str = "2023-06-01";
 #[derive(Debug)]
 pub struct Anthropic {
     name: String,
-    base_url: String,
+    /// `<root>/v1/messages` and `<root>/v1/models`, parsed once.
+    messages_url: reqwest::Url,
+    models_url: reqwest::Url,
     api_key: Option<String>,
     timeouts: Timeouts,
     client: reqwest::Client,
@@ -32,9 +34,12 @@ impl Anthropic {
         api_key: Option<String>,
         timeouts: Timeouts,
     ) -> Result<Self, RouterError> {
+        let name = name.into();
+        let root = base_url.trim_end_matches('/').trim_end_matches("/v1");
         Ok(Self {
-            name: name.into(),
-            base_url: base_url.trim_end_matches('/').trim_end_matches("/v1").to_owned(),
+            messages_url: http::parse_url(&name, &format!("{root}/v1/messages"))?,
+            models_url: http::parse_url(&name, &format!("{root}/v1/models"))?,
+            name,
             api_key,
             timeouts,
             client: http::client(timeouts)?,
@@ -57,7 +62,7 @@ impl Anthropic {
     }
 
     fn post_messages(&self, body: &Value) -> reqwest::RequestBuilder {
-        self.request(self.client.post(format!("{}/v1/messages", self.base_url))).json(body)
+        self.request(self.client.post(self.messages_url.clone())).json(body)
     }
 
     fn protocol(&self, message: impl Into<String>) -> RouterError {
@@ -109,9 +114,8 @@ impl Provider for Anthropic {
     }
 
     async fn models(&self) -> Result<Vec<String>, RouterError> {
-        let builder = self
-            .request(self.client.get(format!("{}/v1/models", self.base_url)))
-            .timeout(self.timeouts.request);
+        let builder =
+            self.request(self.client.get(self.models_url.clone())).timeout(self.timeouts.request);
         let response = self.send(builder).await?;
         let (_, list) = http::read_json::<Value>(&self.name, response, "a model list").await?;
         let models =

@@ -14,7 +14,9 @@ use crate::wire::{ChatRequest, ModelList, StreamOptions, Usage};
 #[derive(Debug)]
 pub struct OpenAi {
     name: String,
-    base_url: String,
+    /// `<base_url>/chat/completions` and `<base_url>/models`, parsed once.
+    chat_url: reqwest::Url,
+    models_url: reqwest::Url,
     api_key: Option<String>,
     timeouts: Timeouts,
     client: reqwest::Client,
@@ -27,9 +29,12 @@ impl OpenAi {
         api_key: Option<String>,
         timeouts: Timeouts,
     ) -> Result<Self, RouterError> {
+        let name = name.into();
+        let base = base_url.trim_end_matches('/');
         Ok(Self {
-            name: name.into(),
-            base_url: base_url.trim_end_matches('/').to_owned(),
+            chat_url: http::parse_url(&name, &format!("{base}/chat/completions"))?,
+            models_url: http::parse_url(&name, &format!("{base}/models"))?,
+            name,
             api_key,
             timeouts,
             client: http::client(timeouts)?,
@@ -39,7 +44,7 @@ impl OpenAi {
     fn post(&self, body: Vec<u8>) -> reqwest::RequestBuilder {
         let builder = self
             .client
-            .post(format!("{}/chat/completions", self.base_url))
+            .post(self.chat_url.clone())
             .header(reqwest::header::CONTENT_TYPE, "application/json")
             .body(body);
         self.authorize(builder)
@@ -175,9 +180,8 @@ impl Provider for OpenAi {
     }
 
     async fn models(&self) -> Result<Vec<String>, RouterError> {
-        let builder = self.authorize(
-            self.client.get(format!("{}/models", self.base_url)).timeout(self.timeouts.request),
-        );
+        let builder =
+            self.authorize(self.client.get(self.models_url.clone()).timeout(self.timeouts.request));
         let response = self.send(builder).await?;
         let (_, list) = http::read_json::<ModelList>(&self.name, response, "a model list").await?;
         Ok(list.data.into_iter().map(|model| model.id).collect())

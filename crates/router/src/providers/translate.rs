@@ -41,6 +41,12 @@ pub fn json_schema_tool(request: &ChatRequest) -> Option<(String, Value)> {
     Some((name, input_schema))
 }
 
+/// OpenAI's temperature (0 to 2) for vendors whose range is 0 to 1: values above 1 are capped,
+/// values within it pass unchanged (as clients tuned for those models expect).
+pub fn unit_temperature(temperature: f64) -> f64 {
+    temperature.clamp(0.0, 1.0)
+}
+
 /// The system-prompt line that asks for `response_format: json_object`.
 pub const JSON_OBJECT_INSTRUCTION: &str = "Respond with a single JSON object and nothing else.";
 

@@ -53,8 +53,7 @@ pub fn request_body(
     body.insert("max_tokens".into(), json!(request.output_limit().unwrap_or(DEFAULT_MAX_TOKENS)));
     body.insert("messages".into(), Value::Array(messages));
     if let Some(temperature) = request.temperature {
-        // Anthropic's range is 0..1; OpenAI's is 0..2.
-        body.insert("temperature".into(), json!((temperature / 2.0).clamp(0.0, 1.0)));
+        body.insert("temperature".into(), json!(translate::unit_temperature(temperature)));
     }
     if let Some(top_p) = request.top_p {
         body.insert("top_p".into(), json!(top_p));

@@ -47,7 +47,7 @@ pub fn request_body(request: &ChatRequest) -> Result<(Value, Mode), RouterError>
         inference.insert("maxTokens".into(), json!(limit));
     }
     if let Some(temperature) = request.temperature {
-        inference.insert("temperature".into(), json!(temperature.clamp(0.0, 1.0)));
+        inference.insert("temperature".into(), json!(translate::unit_temperature(temperature)));
     }
     if let Some(top_p) = request.top_p {
         inference.insert("topP".into(), json!(top_p));

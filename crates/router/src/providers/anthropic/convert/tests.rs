@@ -24,7 +24,7 @@ fn a_conversation_with_system_tools_and_tool_results_translates() {
         "tools": [{"type": "function", "function": {"name": "weather", "description": "Weather in a city",
             "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}}}],
         "tool_choice": "required",
-        "temperature": 1.0, "max_tokens": 300, "stop": ["END"], "user": "u-1"
+        "temperature": 1.5, "max_tokens": 300, "stop": ["END"], "user": "u-1"
     }));
     let (body, mode) = request_body(&openai, "claude-3-5-haiku-latest", true).expect("translates");
     assert_eq!(mode, Mode::default());
@@ -46,7 +46,7 @@ fn a_conversation_with_system_tools_and_tool_results_translates() {
                     {"type": "tool_result", "tool_use_id": "toolu_1", "content": "18C"},
                     {"type": "tool_result", "tool_use_id": "toolu_2", "content": "24C"}]}
             ],
-            "temperature": 0.5,
+            "temperature": 1.0,
             "stop_sequences": ["END"],
             "stream": true,
             "tools": [{"name": "weather", "description": "Weather in a city",

@@ -37,8 +37,11 @@ pub async fn open_services(config: &Config) -> anyhow::Result<Services> {
             format!("cannot create the data directory {}", config.data_dir.display())
         })?;
     }
-    let gateway =
-        ql_router::build::gateway(&config.gateway_config(), &|name| std::env::var(name).ok())?;
+    let gateway = ql_router::build::gateway(
+        &config.gateway_config(),
+        &|name| std::env::var(name).ok(),
+        &ql_engine::builtin_model::provider,
+    )?;
     let store = Store::connect(&config.database_url()).await?;
     let (counters, cache): (
         std::sync::Arc<dyn ql_services::Counters>,

@@ -216,7 +216,76 @@ async fn models_lists_the_routes() {
         Request::get("/v1/models").header(header::AUTHORIZATION, format!("Bearer {}", gateway.key));
     let body = json_of(gateway.send(request.body(Body::empty()).expect("request")).await).await;
     assert_eq!(body["object"], "list");
-    assert_eq!(body["data"][0]["id"], "fast");
+    let ids: Vec<&str> = body["data"]
+        .as_array()
+        .expect("data")
+        .iter()
+        .filter_map(|model| model["id"].as_str())
+        .collect();
+    assert!(ids.contains(&"fast") && ids.contains(&"builtin"), "{ids:?}");
+}
+
+#[tokio::test]
+async fn a_fresh_install_answers_with_the_builtin_model() {
+    let gateway = Gateway::with(&[], |config| config.routes.clear()).await;
+    let description = "A todo app: todos have a title, optional notes and a done flag.";
+    let body = json!({
+        "model": "builtin",
+        "messages": [{"role": "user", "content": description}],
+        "response_format": {"type": "json_schema", "json_schema": {"name": "app_spec"}}
+    });
+    let response = gateway.send(gateway.chat(&body)).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.headers()["x-ql-provider"], "builtin");
+    let answer = json_of(response).await;
+    let content = answer["choices"][0]["message"]["content"].as_str().expect("content");
+    let spec = ql_engine::spec::from_json(content).expect("a valid spec");
+    assert_eq!(spec.entities[0].name, "todo");
+    assert!(answer["usage"]["completion_tokens"].as_u64() > Some(0));
+
+    let mut streaming = body.clone();
+    streaming["stream"] = json!(true);
+    streaming["response_format"] = Value::Null;
+    let response = gateway.send(gateway.chat(&streaming)).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let events = events(&text_of(response).await);
+    assert_eq!(events.last().map(String::as_str), Some("[DONE]"));
+    let text: String = events[..events.len() - 1]
+        .iter()
+        .map(|event| serde_json::from_str::<Value>(event).expect("chunk"))
+        .filter_map(|chunk| chunk["choices"][0]["delta"]["content"].as_str().map(str::to_owned))
+        .collect();
+    assert!(text.contains("todo (todos): title string, notes? text, done boolean"), "{text}");
+
+    let meaningless = json!({"model": "builtin", "messages": [{"role": "user", "content": "hi"}], "response_format": {"type": "json_object"}});
+    let response = gateway.send(gateway.chat(&meaningless)).await;
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    assert!(
+        json_of(response).await["error"]["message"]
+            .as_str()
+            .expect("message")
+            .contains("keep track of")
+    );
+}
+
+#[tokio::test]
+async fn the_builtin_model_is_the_last_resort_of_a_route() {
+    let mock = openai::start().await.expect("mock");
+    mock.set_faults(Faults { down: true, fail_every: None });
+    let gateway = Gateway::with(&[("primary", &mock)], |config| {
+        config.routes[0].targets.push(target("builtin", "builtin"));
+    })
+    .await;
+    let response = gateway.send(gateway.chat(&chat_body("Members borrow books.", false))).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.headers()["x-ql-provider"], "builtin");
+    let answer = json_of(response).await;
+    assert!(
+        answer["choices"][0]["message"]["content"]
+            .as_str()
+            .expect("content")
+            .contains("member can borrow a book")
+    );
 }
 
 #[tokio::test]
@@ -447,7 +516,7 @@ async fn an_organisations_own_provider_serves_its_models_with_its_sealed_key() {
     let models = json_of(gateway.send(request.body(Body::empty()).expect("request")).await).await;
     let ids: Vec<&str> =
         models["data"].as_array().expect("list").iter().filter_map(|m| m["id"].as_str()).collect();
-    assert_eq!(ids, ["fast", "mine/gpt-4o-mini"]);
+    assert_eq!(ids, ["builtin", "fast", "mine/gpt-4o-mini"]);
 
     let mut body = chat_body("hi", false);
     body["model"] = json!("mine/gpt-4o-mini");

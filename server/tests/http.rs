@@ -400,7 +400,12 @@ async fn readiness_fails_when_the_database_does_not_answer() {
     let services = server::open_services(&config).await.expect("services");
     let mut store = services.store().clone();
     store.health = std::sync::Arc::new(Unreachable);
-    let gateway = ql_router::build::gateway(&Default::default(), &|_| None).expect("gateway");
+    let gateway = ql_router::build::gateway(
+        &Default::default(),
+        &|_| None,
+        &ql_engine::builtin_model::provider,
+    )
+    .expect("gateway");
     let services = ql_services::Services::new(store, ql_services::AuthMode::Local, gateway);
     let router = server::http_router(services, &config);
     let request = Request::get("/readyz").body(Body::empty()).expect("request");

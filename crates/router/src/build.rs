@@ -3,7 +3,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::config::{ProviderConfig, ProviderKind, RouteConfig, RouterSettings};
+use crate::config::{ProviderConfig, ProviderKind, RouteConfig, RouterSettings, TargetConfig};
 use crate::error::RouterError;
 use crate::gateway::Gateway;
 use crate::http::Timeouts;
@@ -26,10 +26,20 @@ pub struct GatewayConfig {
 /// Most providers one gateway holds.
 pub const MAX_PROVIDERS: usize = 200;
 
-/// Builds the gateway; `secret` looks up the environment variable a provider names for its key.
+/// Makes the built-in offline model under a provider name (the engine supplies it: the router
+/// does not know the engine).
+pub type BuiltinFactory = dyn Fn(&str) -> Arc<dyn Provider>;
+
+/// The provider and route that every gateway has, whatever its configuration.
+pub const BUILTIN: &str = "builtin";
+
+/// Builds the gateway; `secret` looks up the environment variable a provider names for its
+/// key; `builtin` makes the offline model for `kind = "builtin"` providers and for the
+/// provider and route named `builtin` that always exist.
 pub fn gateway(
     config: &GatewayConfig,
     secret: &dyn Fn(&str) -> Option<String>,
+    builtin: &BuiltinFactory,
 ) -> Result<Gateway, RouterError> {
     if config.providers.len() > MAX_PROVIDERS {
         return Err(RouterError::Config(format!(
@@ -37,14 +47,36 @@ pub fn gateway(
             config.providers.len()
         )));
     }
-    let providers = config
+    let mut providers = config
         .providers
         .iter()
-        .map(|provider| self::provider(provider, secret))
+        .map(|provider| match provider.kind {
+            ProviderKind::Builtin => Ok(builtin(provider.name.trim())),
+            _ if provider.name.trim() == BUILTIN => Err(RouterError::Config(format!(
+                "the provider name `{BUILTIN}` is kept for the built-in model; rename the `{}` provider",
+                provider.kind.as_str()
+            ))),
+            _ => self::provider(provider, secret),
+        })
         .collect::<Result<Vec<_>, _>>()?;
+    if !providers.iter().any(|provider| provider.name() == BUILTIN) {
+        providers.push(builtin(BUILTIN));
+    }
+    let mut routes = config.routes.clone();
+    if !routes.iter().any(|route| route.model == BUILTIN) {
+        routes.push(RouteConfig {
+            model: BUILTIN.to_owned(),
+            strategy: Default::default(),
+            targets: vec![TargetConfig {
+                provider: BUILTIN.to_owned(),
+                model: BUILTIN.to_owned(),
+                weight: 1,
+            }],
+        });
+    }
     Gateway::new(
         providers,
-        &config.routes,
+        &routes,
         config.settings.clone(),
         PriceTable::new(config.prices.clone()),
     )
@@ -124,7 +156,7 @@ pub fn provider(
             Ok(Arc::new(Bedrock::new(name, base_url.as_deref(), &region, credentials, timeouts)?))
         }
         ProviderKind::Builtin => Err(RouterError::Config(format!(
-            "provider `{name}`: the kind `builtin` is not available yet; use `openai`, `anthropic` or `bedrock`"
+            "provider `{name}`: the built-in model is always there (as the `{BUILTIN}` route); add `openai`, `anthropic` or `bedrock` providers"
         ))),
     }
 }
@@ -190,5 +222,46 @@ mod tests {
             |name: &str| if name == "AWS_SECRET_ACCESS_KEY" { None } else { full(name) };
         let missing = provider(&bedrock(Some("eu-west-1")), &no_secret).expect_err("no secret");
         assert!(missing.to_string().contains("AWS_SECRET_ACCESS_KEY"), "{missing}");
+    }
+
+    fn scripted(name: &str) -> Arc<dyn Provider> {
+        Arc::new(crate::providers::scripted::Scripted::new(name, []))
+    }
+
+    #[test]
+    fn every_gateway_has_the_builtin_provider_and_route() {
+        let empty = gateway(&GatewayConfig::default(), &|_| None, &scripted).expect("gateway");
+        let names: Vec<&str> = empty.routes().map(|route| route.name.as_str()).collect();
+        assert_eq!(names, ["builtin"]);
+        assert_eq!(empty.resolve("builtin").expect("route").targets[0].provider.name(), "builtin");
+
+        let mut config = GatewayConfig::default();
+        config
+            .providers
+            .push(ProviderConfig { kind: ProviderKind::Builtin, ..openai("offline", None, None) });
+        config.routes.push(RouteConfig {
+            model: "builtin".into(),
+            strategy: Default::default(),
+            targets: vec![TargetConfig {
+                provider: "offline".into(),
+                model: "builtin".into(),
+                weight: 1,
+            }],
+        });
+        let renamed = gateway(&config, &|_| None, &scripted).expect("gateway");
+        let route = renamed.resolve("builtin").expect("route");
+        assert_eq!(
+            route.targets[0].provider.name(),
+            "offline",
+            "a configured `builtin` route wins"
+        );
+
+        let taken = GatewayConfig {
+            providers: vec![openai("builtin", None, None)],
+            ..GatewayConfig::default()
+        };
+        let error =
+            gateway(&taken, &|_| None, &scripted).expect_err("name kept for the built-in model");
+        assert!(error.to_string().contains("kept for the built-in model"), "{error}");
     }
 }

@@ -139,8 +139,12 @@ pub(crate) mod testing {
         let dir = tempfile::tempdir().expect("temp dir");
         let url = format!("sqlite://{}", dir.path().join("services.db").display());
         let store = ql_store::Store::connect(&url).await.expect("store");
-        let gateway =
-            ql_router::build::gateway(&Default::default(), &|_| None).expect("empty gateway");
+        let gateway = ql_router::build::gateway(
+            &Default::default(),
+            &|_| None,
+            &ql_engine::builtin_model::provider,
+        )
+        .expect("empty gateway");
         (super::Services::new(store, super::AuthMode::Local, gateway), dir)
     }
 }

@@ -118,6 +118,16 @@ pub struct RouteTargetView {
     pub latency_ms: Option<f64>,
 }
 
+/// A route the organisation manages.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RouteView {
+    pub id: String,
+    pub model: String,
+    pub strategy: String,
+    /// `provider/model`, with `*weight` when the weight is not 1.
+    pub targets: Vec<String>,
+}
+
 /// A provider the organisation manages; whether it has a key, never the key.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ProviderView {
@@ -127,4 +137,6 @@ pub struct ProviderView {
     pub base_url: String,
     pub models: Vec<String>,
     pub has_key: bool,
+    /// The AWS region of a Bedrock provider; empty for the others.
+    pub region: String,
 }

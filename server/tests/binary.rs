@@ -43,7 +43,8 @@ fn serves_on_port_zero_and_stops_on_sigterm() {
     let address = loop {
         assert!(Instant::now() < deadline, "no `listening on` line within 60 s");
         let line = lines.next().expect("server exited early").expect("line");
-        let event: serde_json::Value = serde_json::from_str(&line).expect("JSON log line");
+        let event: serde_json::Value = serde_json::from_str(&line)
+            .unwrap_or_else(|error| panic!("not a JSON log line ({error}): {line}"));
         if let Some(rest) =
             event["message"].as_str().and_then(|m| m.strip_prefix("listening on http://"))
         {

@@ -508,6 +508,7 @@ async fn an_organisations_own_provider_serves_its_models_with_its_sealed_key() {
         base_url: mock.base_url.clone(),
         models: vec!["gpt-4o-mini".into()],
         api_key: "sk-org-own-key".into(),
+        region: String::new(),
     };
     gateway.services.create_provider(&owner, &input).await.expect("provider");
 
@@ -544,4 +545,90 @@ async fn an_organisations_own_provider_serves_its_models_with_its_sealed_key() {
     let refused = gateway.send(request).await;
     assert_eq!(refused.status(), StatusCode::NOT_FOUND);
     assert_eq!(json_of(refused).await["error"]["code"], "model_not_found");
+}
+
+#[tokio::test]
+async fn an_organisations_own_route_falls_back_across_server_and_own_providers() {
+    let mock = openai::start().await.expect("mock");
+    let gateway = Gateway::new(&[("primary", &mock)]).await;
+    let owner = gateway.services.sign_in_local().await.expect("sign in");
+    let input = ql_services::RouteInput {
+        model: "team-fast".into(),
+        strategy: "priority".into(),
+        targets: ql_services::parse_targets("primary/gpt-4o-mini, builtin/builtin")
+            .expect("targets"),
+    };
+    gateway.services.create_route(&owner, &input).await.expect("route");
+
+    let request =
+        Request::get("/v1/models").header(header::AUTHORIZATION, format!("Bearer {}", gateway.key));
+    let models = json_of(gateway.send(request.body(Body::empty()).expect("request")).await).await;
+    let ids: Vec<&str> =
+        models["data"].as_array().expect("list").iter().filter_map(|m| m["id"].as_str()).collect();
+    assert!(ids.contains(&"team-fast"), "{ids:?}");
+
+    let mut body = chat_body("Members borrow books.", false);
+    body["model"] = json!("team-fast");
+    let response = gateway.send(gateway.chat(&body)).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.headers()["x-ql-provider"], "primary");
+    assert_eq!(mock.recorded().pop().expect("upstream call").body["model"], "gpt-4o-mini");
+
+    // The first target down: the route's next target answers.
+    mock.set_faults(Faults { down: true, fail_every: None });
+    let response = gateway.send(gateway.chat(&body)).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.headers()["x-ql-provider"], "builtin");
+
+    // Another organisation does not see the route.
+    let store = gateway.services.store();
+    let operator = store.accounts.local_user().await.expect("local user");
+    store.accounts.create_organization("other", "Other", &operator.id).await.expect("org");
+    let other_key =
+        gateway.services.create_api_key_as_operator("other", "other").await.expect("key").secret;
+    let mut request = gateway.chat(&body);
+    request
+        .headers_mut()
+        .insert(header::AUTHORIZATION, format!("Bearer {other_key}").parse().expect("header"));
+    assert_eq!(gateway.send(request).await.status(), StatusCode::NOT_FOUND);
+
+    // Deleted, it is gone at once (the cache is dropped).
+    let id = gateway.services.list_routes(&owner).await.expect("list")[0].id.clone();
+    gateway.services.delete_route(&owner, &id).await.expect("delete");
+    assert_eq!(gateway.send(gateway.chat(&body)).await.status(), StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn an_organisations_bedrock_provider_signs_with_its_own_credentials_and_region() {
+    let mock = ql_mock_llm::bedrock::start().await.expect("mock");
+    let gateway = Gateway::with(&[], |config| config.routes.clear()).await;
+    let owner = gateway.services.sign_in_local().await.expect("sign in");
+    let input = ql_services::ProviderInput {
+        name: "aws".into(),
+        kind: "bedrock".into(),
+        base_url: mock.base_url.clone(),
+        models: vec!["anthropic.claude-3-5-haiku-20241022-v1:0".into()],
+        api_key: format!(
+            "{}:{}",
+            ql_mock_llm::bedrock::ACCESS_KEY_ID,
+            ql_mock_llm::bedrock::SECRET_ACCESS_KEY
+        ),
+        region: ql_mock_llm::bedrock::REGION.into(),
+    };
+    let created = gateway.services.create_provider(&owner, &input).await.expect("provider");
+    assert_eq!(created.region.as_deref(), Some(ql_mock_llm::bedrock::REGION));
+
+    let mut body = chat_body("hi", false);
+    body["model"] = json!("aws/anthropic.claude-3-5-haiku-20241022-v1:0");
+    let response = gateway.send(gateway.chat(&body)).await;
+    assert_eq!(response.status(), StatusCode::OK, "the mock checks the SigV4 signature");
+    assert_eq!(response.headers()["x-ql-provider"], "aws");
+    let answer = json_of(response).await;
+    assert!(answer["choices"][0]["message"]["content"].is_string(), "{answer}");
+    let sent = mock.recorded().pop().expect("the upstream got the call");
+    assert!(
+        sent.header("authorization")
+            .is_some_and(|value| value.contains(ql_mock_llm::bedrock::ACCESS_KEY_ID)),
+        "signed with the organisation's access key"
+    );
 }

@@ -3,7 +3,7 @@
 use leptos::prelude::*;
 
 use crate::AppError;
-use crate::wire::{ProviderView, RouteTargetView};
+use crate::wire::{ProviderView, RouteTargetView, RouteView};
 
 #[cfg(feature = "ssr")]
 fn view_of(provider: ql_services::ProviderSummary) -> ProviderView {
@@ -14,6 +14,24 @@ fn view_of(provider: ql_services::ProviderSummary) -> ProviderView {
         base_url: provider.base_url.unwrap_or_default(),
         models: provider.models,
         has_key: provider.has_secret,
+        region: provider.region.unwrap_or_default(),
+    }
+}
+
+#[cfg(feature = "ssr")]
+fn route_view_of(route: ql_services::RouteSummary) -> RouteView {
+    RouteView {
+        id: route.id.0,
+        model: route.model,
+        strategy: route.strategy,
+        targets: route
+            .targets
+            .into_iter()
+            .map(|t| match t.weight {
+                1 => format!("{}/{}", t.provider, t.model),
+                weight => format!("{}/{}*{weight}", t.provider, t.model),
+            })
+            .collect(),
     }
 }
 
@@ -52,6 +70,7 @@ pub async fn list_providers() -> Result<Vec<ProviderView>, AppError> {
 }
 
 /// Adds a provider; `models` holds one name per line or comma. The key is sealed at once.
+/// A Bedrock provider takes a region and `ACCESS_KEY_ID:SECRET_ACCESS_KEY` as its key.
 #[server]
 pub async fn create_provider(
     name: String,
@@ -59,6 +78,7 @@ pub async fn create_provider(
     base_url: String,
     models: String,
     api_key: String,
+    #[server(default)] region: String,
 ) -> Result<ProviderView, AppError> {
     use crate::ssr::{current_principal, services};
     crate::ssr::respond(async move {
@@ -69,6 +89,7 @@ pub async fn create_provider(
             base_url,
             models: models.split([',', '\n']).map(str::to_owned).collect(),
             api_key,
+            region,
         };
         Ok(view_of(services()?.create_provider(&principal, &input).await?))
     })
@@ -82,6 +103,49 @@ pub async fn delete_provider(id: String) -> Result<(), AppError> {
     crate::ssr::respond(async move {
         let principal = current_principal().await?;
         Ok(services()?.delete_provider(&principal, &id.as_str().into()).await?)
+    })
+    .await
+}
+
+/// The organisation's own routes.
+#[server]
+pub async fn list_routes() -> Result<Vec<RouteView>, AppError> {
+    use crate::ssr::{current_principal, services};
+    crate::ssr::respond(async move {
+        let principal = current_principal().await?;
+        Ok(services()?.list_routes(&principal).await?.into_iter().map(route_view_of).collect())
+    })
+    .await
+}
+
+/// Adds a route; `targets` holds `provider/model` entries (optionally `*weight`), one per
+/// line or comma, in order.
+#[server]
+pub async fn create_route(
+    model: String,
+    strategy: String,
+    targets: String,
+) -> Result<RouteView, AppError> {
+    use crate::ssr::{current_principal, services};
+    crate::ssr::respond(async move {
+        let principal = current_principal().await?;
+        let input = ql_services::RouteInput {
+            model,
+            strategy,
+            targets: ql_services::parse_targets(&targets)?,
+        };
+        Ok(route_view_of(services()?.create_route(&principal, &input).await?))
+    })
+    .await
+}
+
+/// Removes one of the organisation's routes.
+#[server]
+pub async fn delete_route(id: String) -> Result<(), AppError> {
+    use crate::ssr::{current_principal, services};
+    crate::ssr::respond(async move {
+        let principal = current_principal().await?;
+        Ok(services()?.delete_route(&principal, &id.as_str().into()).await?)
     })
     .await
 }

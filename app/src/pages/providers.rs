@@ -3,10 +3,13 @@
 
 use leptos::prelude::*;
 
-use crate::api::providers::{CreateProvider, DeleteProvider, list_providers, list_route_targets};
+use crate::api::providers::{
+    CreateProvider, CreateRoute, DeleteProvider, DeleteRoute, list_providers, list_route_targets,
+    list_routes,
+};
 use crate::components::loaded::show_list;
 use crate::components::page_header::PageHeader;
-use crate::wire::{ProviderView, RouteTargetView};
+use crate::wire::{ProviderView, RouteTargetView, RouteView};
 
 /// How often the health table refreshes, in milliseconds.
 const REFRESH_MS: u64 = 5_000;
@@ -31,6 +34,13 @@ pub fn ProvidersPage() -> impl IntoView {
         |_| list_providers(),
     );
     let error = move || create.value().get().and_then(Result::err).map(|e| e.message);
+    let create_route = ServerAction::<CreateRoute>::new();
+    let delete_route = ServerAction::<DeleteRoute>::new();
+    let routes = Resource::new(
+        move || (create_route.version().get(), delete_route.version().get()),
+        |_| list_routes(),
+    );
+    let route_error = move || create_route.value().get().and_then(Result::err).map(|e| e.message);
 
     view! {
         <PageHeader title="Providers" />
@@ -43,6 +53,38 @@ pub fn ProvidersPage() -> impl IntoView {
             <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
                 {move || targets.get().map(|r| show_list(r, "No routes are configured.", route_table))}
             </Transition>
+        </section>
+        <section class="card" aria-label="Your routes">
+            <h2>"Your routes"</h2>
+            <p class="muted">
+                "Model names of your own, mapped to targets on the server's providers or yours, tried as the strategy says."
+            </p>
+            <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
+                {move || {
+                    routes.get().map(|r| show_list(r, "No routes of your own yet.", move |list| own_route_table(list, delete_route)))
+                }}
+            </Transition>
+            <ActionForm action=create_route>
+                <div class="form-grid">
+                    <label>"Model name" <input name="model" required maxlength="100" placeholder="team-fast" /></label>
+                    <label>
+                        "Strategy"
+                        <select name="strategy">
+                            <option value="priority">"Priority (in order)"</option>
+                            <option value="weighted">"Weighted"</option>
+                            <option value="latency">"Lowest latency"</option>
+                            <option value="cost">"Cheapest"</option>
+                        </select>
+                    </label>
+                    <label>
+                        "Targets"
+                        <input name="targets" required placeholder="mine/gpt-4o-mini, builtin/builtin" />
+                    </label>
+                </div>
+                <p class="muted">"Targets are provider/model, in order; add *3 to give one a weight of 3."</p>
+                <p class="error" role="alert">{route_error}</p>
+                <button type="submit" disabled=move || create_route.pending().get()>"Add route"</button>
+            </ActionForm>
         </section>
         <section class="card" aria-label="Your providers">
             <h2>"Your providers"</h2>
@@ -70,6 +112,7 @@ pub fn ProvidersPage() -> impl IntoView {
                     </label>
                     <label>"Models" <input name="models" placeholder="llama-3.1-8b-instant, llama-3.3-70b-versatile" /></label>
                     <label>"API key" <input name="api_key" type="password" autocomplete="off" /></label>
+                    <label>"Region (Bedrock)" <input name="region" placeholder="us-east-1" /></label>
                 </div>
                 <p class="error" role="alert">{error}</p>
                 <button type="submit" disabled=move || create.pending().get()>"Add provider"</button>
@@ -144,7 +187,10 @@ fn provider_table(
                             <tr>
                                 <td>{p.name}</td>
                                 <td>{p.kind}</td>
-                                <td class="mono">{p.base_url}</td>
+                                <td class="mono">
+                                    {p.base_url}
+                                    {(!p.region.is_empty()).then(|| format!(" ({})", p.region))}
+                                </td>
                                 <td class="mono">{p.models.join(", ")}</td>
                                 <td>{if p.has_key { "stored, encrypted" } else { "none" }}</td>
                                 <td>
@@ -152,6 +198,46 @@ fn provider_table(
                                         class="danger"
                                         on:click=move |_| {
                                             delete.dispatch(DeleteProvider { id: id.clone() });
+                                        }
+                                    >
+                                        "Delete"
+                                    </button>
+                                </td>
+                            </tr>
+                        }
+                    })
+                    .collect_view()}
+            </tbody>
+        </table>
+    }
+}
+
+fn own_route_table(routes: Vec<RouteView>, delete: ServerAction<DeleteRoute>) -> impl IntoView {
+    view! {
+        <table class="table" aria-label="Your routes">
+            <thead>
+                <tr>
+                    <th>"Model name"</th>
+                    <th>"Strategy"</th>
+                    <th>"Targets"</th>
+                    <th></th>
+                </tr>
+            </thead>
+            <tbody>
+                {routes
+                    .into_iter()
+                    .map(|r| {
+                        let id = r.id.clone();
+                        view! {
+                            <tr>
+                                <td><code>{r.model}</code></td>
+                                <td>{r.strategy}</td>
+                                <td class="mono">{r.targets.join(" → ")}</td>
+                                <td>
+                                    <button
+                                        class="danger"
+                                        on:click=move |_| {
+                                            delete.dispatch(DeleteRoute { id: id.clone() });
                                         }
                                     >
                                         "Delete"

@@ -171,19 +171,26 @@ impl Gateway {
         self.providers.values()
     }
 
-    /// A one-target route to `provider`'s `model`, named `name`, with this gateway's breaker
-    /// settings and price table (for providers managed outside the configuration).
-    pub fn single_target_route(
+    /// A route named `name` over `(provider, model, weight)` targets, with this gateway's
+    /// breaker settings and price table (for routes and providers managed outside the
+    /// configuration).
+    pub fn managed_route(
         &self,
         name: &str,
-        provider: Arc<dyn Provider>,
-        model: &str,
+        strategy: Strategy,
+        targets: Vec<(Arc<dyn Provider>, String, u32)>,
     ) -> Arc<Route> {
-        Arc::new(Route {
-            name: name.to_owned(),
-            strategy: Strategy::Priority,
-            targets: vec![self.target(provider, model, 1)],
-        })
+        let targets = targets
+            .into_iter()
+            .take(MAX_TARGETS_PER_ROUTE)
+            .map(|(provider, model, weight)| self.target(provider, &model, weight))
+            .collect();
+        Arc::new(Route { name: name.to_owned(), strategy, targets })
+    }
+
+    /// A configured provider, by name.
+    pub fn provider(&self, name: &str) -> Option<Arc<dyn Provider>> {
+        self.providers.get(name).cloned()
     }
 
     /// Runs a non-streaming request on the route its model names.

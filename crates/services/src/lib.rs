@@ -11,6 +11,7 @@ mod llm;
 mod principal;
 mod projects;
 mod providers;
+mod routes;
 pub mod secrets;
 mod sign_in;
 
@@ -24,7 +25,10 @@ pub use llm::{Answer, MAX_MESSAGES, TargetStatus};
 pub use principal::Principal;
 pub use projects::ProjectSummary;
 pub use providers::{PROVIDER_KINDS, ProviderInput, ProviderSummary, secret_context};
-pub use ql_store::{ApiKey, ApiKeyId, AuditEntry, Project};
+pub use ql_store::{ApiKey, ApiKeyId, AuditEntry, Project, RouteConfigId};
+pub use routes::{
+    MAX_ROUTE_TARGETS, RouteInput, RouteSummary, RouteTarget, STRATEGIES, parse_targets,
+};
 pub use secrets::{Sealed, SecretBox, SecretError};
 
 /// The result of every service call.

@@ -9,6 +9,7 @@ pub mod quota;
 use std::sync::Arc;
 use std::time::Instant;
 
+use ql_router::config::Strategy;
 use ql_router::wire::{ChatRequest, Usage};
 use ql_router::{Completion, Gateway, RouterError, Served, StartedStream};
 use ql_store::NewUsage;
@@ -239,6 +240,9 @@ impl Services {
     pub async fn model_names(&self, caller: &KeyPrincipal) -> Vec<String> {
         let mut names: Vec<String> =
             self.gateway.routes().map(|route| route.name.clone()).collect();
+        if let Ok(routes) = self.store.routes.list(&caller.org_id).await {
+            names.extend(routes.into_iter().map(|route| route.model));
+        }
         names.sort();
         if let Ok(managed) = self.store.providers.list(&caller.org_id).await {
             for provider in managed.into_iter().filter(|provider| provider.enabled) {
@@ -251,7 +255,8 @@ impl Services {
     }
 
     /// The route a model name reaches for this caller: a configured route or provider, else
-    /// `provider/model` on one of the organisation's own providers (built once, then cached).
+    /// one of the organisation's own routes, else `provider/model` on one of its own providers
+    /// (built once, then cached for a minute).
     async fn route_for(
         &self,
         caller: &KeyPrincipal,
@@ -259,24 +264,77 @@ impl Services {
     ) -> Result<Arc<ql_router::route::Route>, RouterError> {
         let configured = self.gateway.resolve(model);
         let Err(RouterError::UnknownModel(_)) = configured else { return configured };
-        let Some((name, upstream_model)) = model.split_once('/') else { return configured };
         let cache_key = format!("{}/{model}", caller.org_id);
         if let Some(route) = self.managed_routes.get(&cache_key).await {
             return Ok(route);
         }
-        let stored = self.store.providers.list(&caller.org_id).await.map_err(|error| {
-            tracing::error!(%error, "managed providers unavailable");
+        let unavailable = |error: ql_store::StoreError| {
+            tracing::error!(%error, "managed providers or routes unavailable");
             RouterError::Config("the provider store is unavailable".into())
-        })?;
-        let Some(stored) =
-            stored.into_iter().find(|provider| provider.name == name && provider.enabled)
-        else {
-            return configured;
         };
-        let provider = self.build_managed_provider(caller, stored)?;
-        let route = self.gateway.single_target_route(model, provider, upstream_model);
+        let own_providers = self.store.providers.list(&caller.org_id).await.map_err(unavailable)?;
+        let route = match model.split_once('/') {
+            Some((name, upstream_model)) => {
+                let Some(stored) = own_providers
+                    .into_iter()
+                    .find(|provider| provider.name == name && provider.enabled)
+                else {
+                    return configured;
+                };
+                let provider = self.build_managed_provider(caller, stored)?;
+                self.gateway.managed_route(
+                    model,
+                    Strategy::Priority,
+                    vec![(provider, upstream_model.to_owned(), 1)],
+                )
+            }
+            None => {
+                let routes = self.store.routes.list(&caller.org_id).await.map_err(unavailable)?;
+                let Some(stored) = routes.into_iter().find(|route| route.model == model) else {
+                    return configured;
+                };
+                self.build_managed_route(caller, stored, own_providers)?
+            }
+        };
         self.managed_routes.insert(cache_key, route.clone()).await;
         Ok(route)
+    }
+
+    /// An organisation's route over the server's providers and its own.
+    fn build_managed_route(
+        &self,
+        caller: &KeyPrincipal,
+        stored: ql_store::StoredRoute,
+        own_providers: Vec<ql_store::StoredProvider>,
+    ) -> Result<Arc<ql_router::route::Route>, RouterError> {
+        let summary = crate::routes::RouteSummary::from(stored);
+        let strategy = match summary.strategy.as_str() {
+            "weighted" => Strategy::Weighted,
+            "latency" => Strategy::Latency,
+            "cost" => Strategy::Cost,
+            _ => Strategy::Priority,
+        };
+        let mut targets = Vec::with_capacity(summary.targets.len());
+        for target in summary.targets {
+            let provider = match self.gateway.provider(&target.provider) {
+                Some(provider) => provider,
+                None => {
+                    let stored = own_providers
+                        .iter()
+                        .find(|provider| provider.name == target.provider && provider.enabled)
+                        .cloned()
+                        .ok_or_else(|| {
+                            RouterError::Config(format!(
+                                "the route `{}` names the provider `{}`, which no longer exists",
+                                summary.model, target.provider
+                            ))
+                        })?;
+                    self.build_managed_provider(caller, stored)?
+                }
+            };
+            targets.push((provider, target.model, target.weight));
+        }
+        Ok(self.gateway.managed_route(&summary.model, strategy, targets))
     }
 
     fn build_managed_provider(
@@ -308,13 +366,19 @@ impl Services {
             name: stored.name,
             kind,
             base_url: stored.base_url,
-            api_key_env: secret.is_some().then(|| MANAGED_KEY.to_owned()),
-            region: None,
+            api_key_env: (secret.is_some() && kind != ql_router::config::ProviderKind::Bedrock)
+                .then(|| MANAGED_KEY.to_owned()),
+            region: stored.region,
             connect_timeout_secs: 5,
             request_timeout_secs: 120,
         };
+        // The key answers the variable a provider names; Bedrock's holds the AWS credentials.
         ql_router::build::provider(&config, &|variable| {
-            if variable == MANAGED_KEY { secret.clone() } else { None }
+            let secret = secret.as_deref()?;
+            match variable {
+                MANAGED_KEY => Some(secret.to_owned()),
+                _ => crate::providers::aws_credential(secret, variable),
+            }
         })
     }
 

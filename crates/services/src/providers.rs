@@ -19,8 +19,12 @@ pub struct ProviderInput {
     pub base_url: String,
     /// Model names, one per entry.
     pub models: Vec<String>,
-    /// The API key; empty for none. Never stored in clear, never returned.
+    /// The API key; empty for none. For Bedrock: `ACCESS_KEY_ID:SECRET_ACCESS_KEY`, with
+    /// `:SESSION_TOKEN` after it for temporary credentials. Never stored in clear, never
+    /// returned.
     pub api_key: String,
+    /// The AWS region (Bedrock only).
+    pub region: String,
 }
 
 /// A provider as the UI shows it: whether it has a key, never the key.
@@ -33,6 +37,7 @@ pub struct ProviderSummary {
     pub models: Vec<String>,
     pub has_secret: bool,
     pub enabled: bool,
+    pub region: Option<String>,
 }
 
 impl From<StoredProvider> for ProviderSummary {
@@ -45,6 +50,7 @@ impl From<StoredProvider> for ProviderSummary {
             models: serde_json::from_str(&stored.models).unwrap_or_default(),
             has_secret: stored.secret_ciphertext.is_some(),
             enabled: stored.enabled,
+            region: stored.region,
         }
     }
 }
@@ -85,7 +91,43 @@ fn checked(input: &ProviderInput) -> Result<(String, Option<String>, Vec<String>
             format!("List at most {MAX_MODELS} model names of up to 200 characters."),
         ));
     }
+    let region = input.region.trim();
+    if input.kind == "bedrock" {
+        let valid_region = region.len() <= 30
+            && region.split('-').count() >= 3
+            && region.split('-').all(|part| {
+                !part.is_empty()
+                    && part.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit())
+            });
+        if !valid_region {
+            return Err(invalid("region", "Give the AWS region, for example us-east-1."));
+        }
+        let parts = input.api_key.trim().split(':').filter(|part| !part.is_empty()).count();
+        if !(2..=3).contains(&parts) {
+            return Err(invalid(
+                "api_key",
+                "For Bedrock, give ACCESS_KEY_ID:SECRET_ACCESS_KEY (and :SESSION_TOKEN for temporary credentials).",
+            ));
+        }
+    } else if !region.is_empty() {
+        return Err(invalid("region", "Only Bedrock providers take a region."));
+    }
     Ok((name.to_owned(), (!base_url.is_empty()).then(|| base_url.to_owned()), models))
+}
+
+/// The AWS credentials a Bedrock provider's opened key holds, by environment variable name.
+pub(crate) fn aws_credential(secret: &str, variable: &str) -> Option<String> {
+    let mut parts = secret.trim().splitn(3, ':');
+    let (access_key_id, secret_access_key, session_token) =
+        (parts.next(), parts.next(), parts.next());
+    match variable {
+        "AWS_ACCESS_KEY_ID" => access_key_id,
+        "AWS_SECRET_ACCESS_KEY" => secret_access_key,
+        "AWS_SESSION_TOKEN" => session_token,
+        _ => None,
+    }
+    .filter(|part| !part.is_empty())
+    .map(str::to_owned)
 }
 
 impl Services {
@@ -127,6 +169,7 @@ impl Services {
             models: serde_json::to_string(&models).unwrap_or_else(|_| "[]".into()),
             secret_ciphertext: sealed.as_ref().map(|s| s.ciphertext.clone()),
             secret_nonce: sealed.map(|s| s.nonce),
+            region: (input.kind == "bedrock").then(|| input.region.trim().to_owned()),
         };
         match self.store.providers.create(&principal.actor(), new).await {
             Ok(stored) => {
@@ -169,6 +212,7 @@ mod tests {
             base_url: "https://api.groq.com/openai/v1".into(),
             models: vec!["llama-3.1-8b-instant".into(), " ".into()],
             api_key: "gsk-secret-value".into(),
+            region: String::new(),
         }
     }
 
@@ -213,6 +257,20 @@ mod tests {
             (ProviderInput { kind: "cohere".into(), ..input("x") }, "kind"),
             (ProviderInput { base_url: "ftp://x".into(), ..input("x") }, "base_url"),
             (ProviderInput { models: vec!["m".into(); 101], ..input("x") }, "models"),
+            (ProviderInput { region: "us-east-1".into(), ..input("x") }, "region"),
+            (ProviderInput { kind: "bedrock".into(), ..input("x") }, "region"),
+            (
+                ProviderInput {
+                    kind: "bedrock".into(),
+                    region: "us-east-1'; --".into(),
+                    ..input("x")
+                },
+                "region",
+            ),
+            (
+                ProviderInput { kind: "bedrock".into(), region: "eu-west-1".into(), ..input("x") },
+                "api_key",
+            ),
         ];
         for (bad, field) in cases {
             match services.create_provider(&owner, &bad).await {

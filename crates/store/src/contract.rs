@@ -10,8 +10,8 @@ use ql_common::Role;
 use sqlx::postgres::PgConnectOptions;
 
 use crate::{
-    Actor, NewApiKey, NewAuditEntry, NewProject, NewStoredProvider, NewUsage, OrgId, ProjectId,
-    ProjectUpdate, SessionRecord, Store, StoreError, UsageSummary, UserId,
+    Actor, NewApiKey, NewAuditEntry, NewProject, NewStoredProvider, NewStoredRoute, NewUsage,
+    OrgId, ProjectId, ProjectUpdate, SessionRecord, Store, StoreError, UsageSummary, UserId,
 };
 
 /// A store plus whatever must be cleaned up after the test.
@@ -102,6 +102,7 @@ contract_tests!(
     api_keys_are_found_by_hash_until_revoked_and_stay_in_their_organisation,
     usage_is_recorded_in_batches_and_summed_per_organisation,
     providers_are_kept_per_organisation_with_sealed_secrets_and_audited,
+    routes_are_kept_per_organisation_and_audited,
 );
 
 async fn local_actor(store: &Store) -> Actor {
@@ -376,6 +377,7 @@ async fn providers_are_kept_per_organisation_with_sealed_secrets_and_audited(sto
         models: "[\"llama-3.1-8b-instant\"]".into(),
         secret_ciphertext: Some(vec![1, 2, 3]),
         secret_nonce: Some(vec![9; 24]),
+        region: (name == "alpha").then(|| "eu-west-1".to_owned()),
     };
     let groq = store.providers.create(&actor, new("groq")).await.expect("create");
     store.providers.create(&actor, new("alpha")).await.expect("create");
@@ -392,6 +394,15 @@ async fn providers_are_kept_per_organisation_with_sealed_secrets_and_audited(sto
         store.providers.list(&actor.org).await.expect("list").into_iter().map(|p| p.name).collect();
     assert_eq!(names, ["alpha", "groq"]);
     assert_eq!(groq.secret_ciphertext.as_deref(), Some(&[1u8, 2, 3][..]));
+    let regions: Vec<_> = store
+        .providers
+        .list(&actor.org)
+        .await
+        .expect("list")
+        .into_iter()
+        .map(|p| p.region)
+        .collect();
+    assert_eq!(regions, [Some("eu-west-1".to_owned()), None]);
     assert!(matches!(
         store.providers.delete(&intruder, &groq.id).await,
         Err(StoreError::NotFound(_))
@@ -405,4 +416,38 @@ async fn providers_are_kept_per_organisation_with_sealed_secrets_and_audited(sto
         "no secret in the audit log"
     );
     assert!(audit[0].detail.contains("\"has_secret\":true"), "{}", audit[0].detail);
+}
+
+async fn routes_are_kept_per_organisation_and_audited(store: &Store) {
+    let actor = local_actor(store).await;
+    let intruder = other_actor(store).await;
+    let new = |model: &str| NewStoredRoute {
+        model: model.into(),
+        strategy: "priority".into(),
+        targets: r#"[{"provider":"groq","model":"llama","weight":1}]"#.into(),
+    };
+    let fast = store.routes.create(&actor, new("fast")).await.expect("create");
+    store.routes.create(&actor, new("cheap")).await.expect("create");
+    assert!(matches!(
+        store.routes.create(&actor, new("fast")).await,
+        Err(StoreError::Conflict("route"))
+    ));
+    store
+        .routes
+        .create(&intruder, new("fast"))
+        .await
+        .expect("another organisation may use the name");
+    let models: Vec<_> =
+        store.routes.list(&actor.org).await.expect("list").into_iter().map(|r| r.model).collect();
+    assert_eq!(models, ["cheap", "fast"]);
+    assert_eq!(fast.targets, new("fast").targets);
+    assert!(matches!(store.routes.delete(&intruder, &fast.id).await, Err(StoreError::NotFound(_))));
+    store.routes.delete(&actor, &fast.id).await.expect("delete");
+    assert_eq!(store.routes.list(&actor.org).await.expect("list").len(), 1);
+    let audit = store.audit.list(&actor.org, 10).await.expect("audit");
+    assert_eq!(
+        (audit[0].action.as_str(), audit[1].action.as_str()),
+        ("route.delete", "route.create")
+    );
+    assert!(audit[0].detail.contains("\"model\":\"fast\""), "{}", audit[0].detail);
 }

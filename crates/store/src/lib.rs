@@ -16,6 +16,7 @@ mod model;
 mod postgres;
 mod projects;
 mod providers;
+mod routes;
 mod sessions;
 mod sql;
 mod sqlite;
@@ -33,11 +34,13 @@ pub use error::StoreError;
 pub use model::now_millis;
 pub use model::{
     Actor, ApiKey, ApiKeyId, AuditEntry, Membership, NewApiKey, NewAuditEntry, NewProject,
-    NewStoredProvider, NewUsage, OrgId, Organization, Project, ProjectId, ProjectUpdate,
-    ProviderConfigId, SessionRecord, StoredProvider, UsageSummary, User, UserId,
+    NewStoredProvider, NewStoredRoute, NewUsage, OrgId, Organization, Project, ProjectId,
+    ProjectUpdate, ProviderConfigId, RouteConfigId, SessionRecord, StoredProvider, StoredRoute,
+    UsageSummary, User, UserId,
 };
 pub use projects::ProjectStore;
 pub use providers::ProviderConfigStore;
+pub use routes::RouteConfigStore;
 pub use sessions::SessionRecordStore;
 pub use usage::UsageStore;
 
@@ -69,6 +72,7 @@ pub struct Store {
     pub sessions: Arc<dyn SessionRecordStore>,
     pub usage: Arc<dyn UsageStore>,
     pub providers: Arc<dyn ProviderConfigStore>,
+    pub routes: Arc<dyn RouteConfigStore>,
     pub health: Arc<dyn HealthCheck>,
 }
 
@@ -102,6 +106,7 @@ impl Store {
             sessions: store.clone(),
             usage: store.clone(),
             providers: store.clone(),
+            routes: store.clone(),
             health: store,
         }
     }
@@ -117,6 +122,7 @@ impl Store {
             sessions: store.clone(),
             usage: store.clone(),
             providers: store.clone(),
+            routes: store.clone(),
             health: store,
         }
     }

@@ -56,6 +56,10 @@ id_type!(
     /// Names a provider an organisation configured.
     ProviderConfigId
 );
+id_type!(
+    /// Names a route an organisation configured.
+    RouteConfigId
+);
 
 /// Who is acting, and in which organisation: the first argument of every tenant-scoped call.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -185,6 +189,8 @@ pub struct StoredProvider {
     pub enabled: bool,
     pub created_at: i64,
     pub updated_at: i64,
+    /// The AWS region (Bedrock only).
+    pub region: Option<String>,
 }
 
 /// A provider to add; the caller has checked the fields and sealed the secret.
@@ -196,6 +202,28 @@ pub struct NewStoredProvider {
     pub models: String,
     pub secret_ciphertext: Option<Vec<u8>>,
     pub secret_nonce: Option<Vec<u8>>,
+    pub region: Option<String>,
+}
+
+/// A route as stored: its targets as a JSON array of `{provider, model, weight}`.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct StoredRoute {
+    pub id: RouteConfigId,
+    pub organization_id: OrgId,
+    pub model: String,
+    /// `priority`, `weighted`, `latency` or `cost`.
+    pub strategy: String,
+    pub targets: String,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+/// A route to add; the caller has checked the fields.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewStoredRoute {
+    pub model: String,
+    pub strategy: String,
+    pub targets: String,
 }
 
 /// One model call, as the gateway's accounting records it.

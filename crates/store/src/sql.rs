@@ -22,7 +22,14 @@ macro_rules! api_key_columns {
 /// Columns of `provider_configs`, in the order `StoredProvider` reads them.
 macro_rules! provider_columns {
     () => {
-        "id, organization_id, name, kind, base_url, models, secret_ciphertext, secret_nonce, enabled, created_at, updated_at"
+        "id, organization_id, name, kind, base_url, models, secret_ciphertext, secret_nonce, enabled, created_at, updated_at, region"
+    };
+}
+
+/// Columns of `model_routes`, in the order `StoredRoute` reads them.
+macro_rules! route_columns {
+    () => {
+        "id, organization_id, model, strategy, targets, created_at, updated_at"
     };
 }
 
@@ -90,7 +97,7 @@ AUDIT_INSERT, AUDIT_LIST, MEMBERSHIP, MEMBERSHIPS_OF_USER, MembershipRow,
         };
         use $crate::model::now_millis;
         use $crate::{
-            AccountStore, Actor, ApiKey, ApiKeyId, ApiKeyStore, AuditEntry, AuditStore, HealthCheck, Membership, NewApiKey, NewAuditEntry, NewStoredProvider, NewUsage, Organization, ProviderConfigId, ProviderConfigStore, StoredProvider,
+            AccountStore, Actor, ApiKey, ApiKeyId, ApiKeyStore, AuditEntry, AuditStore, HealthCheck, Membership, NewApiKey, NewAuditEntry, NewStoredProvider, NewUsage, Organization, ProviderConfigId, ProviderConfigStore, StoredProvider, NewStoredRoute, RouteConfigId, RouteConfigStore, StoredRoute,
             NewProject, OrgId, Project, ProjectId, ProjectStore, ProjectUpdate, Result,
             SessionRecord, SessionRecordStore, StoreError, UsageStore, UsageSummary, User, UserId,
         };
@@ -409,6 +416,7 @@ AUDIT_INSERT, AUDIT_LIST, MEMBERSHIP, MEMBERSHIPS_OF_USER, MembershipRow,
                     "name": provider.name,
                     "kind": provider.kind,
                     "base_url": provider.base_url,
+                    "region": provider.region,
                     "has_secret": provider.secret_ciphertext.is_some(),
                 }),
             }
@@ -428,7 +436,7 @@ AUDIT_INSERT, AUDIT_LIST, MEMBERSHIP, MEMBERSHIPS_OF_USER, MembershipRow,
 
             async fn create(&self, actor: &Actor, provider: NewStoredProvider) -> Result<StoredProvider> {
                 const SQL: &str = concat!("INSERT INTO provider_configs (", $crate::sql::provider_columns!(), ") \
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING ", $crate::sql::provider_columns!());
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING ", $crate::sql::provider_columns!());
                 let now = now_millis();
                 let mut tx = self.begin().await?;
                 let created = sqlx::query_as::<_, StoredProvider>(SQL)
@@ -443,6 +451,7 @@ AUDIT_INSERT, AUDIT_LIST, MEMBERSHIP, MEMBERSHIPS_OF_USER, MembershipRow,
                     .bind(true)
                     .bind(now)
                     .bind(now)
+                    .bind(&provider.region)
                     .fetch_one(&mut *tx)
                     .await
                     .map_err(|e| StoreError::from_sqlx(e, "provider"))?;
@@ -462,6 +471,67 @@ AUDIT_INSERT, AUDIT_LIST, MEMBERSHIP, MEMBERSHIPS_OF_USER, MembershipRow,
                     .await
                     .map_err(|e| StoreError::from_sqlx(e, "provider"))?;
                 Self::append_audit(&mut tx, actor, provider_audit("delete", &deleted)).await?;
+                tx.commit().await.map_err(commit_error)
+            }
+        }
+
+        fn route_audit(action: &str, route: &StoredRoute) -> NewAuditEntry {
+            NewAuditEntry {
+                action: format!("route.{action}"),
+                target_kind: "route".to_owned(),
+                target_id: Some(route.id.0.clone()),
+                detail: serde_json::json!({
+                    "model": route.model,
+                    "strategy": route.strategy,
+                    "targets": serde_json::from_str::<serde_json::Value>(&route.targets).unwrap_or_default(),
+                }),
+            }
+        }
+
+        #[async_trait::async_trait]
+        impl RouteConfigStore for $store {
+            async fn list(&self, org: &OrgId) -> Result<Vec<StoredRoute>> {
+                const SQL: &str = concat!("SELECT ", $crate::sql::route_columns!(), " FROM model_routes \
+                     WHERE organization_id = $1 ORDER BY model");
+                sqlx::query_as::<_, StoredRoute>(SQL)
+                    .bind(org)
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(StoreError::Database)
+            }
+
+            async fn create(&self, actor: &Actor, route: NewStoredRoute) -> Result<StoredRoute> {
+                const SQL: &str = concat!("INSERT INTO model_routes (", $crate::sql::route_columns!(), ") \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING ", $crate::sql::route_columns!());
+                let now = now_millis();
+                let mut tx = self.begin().await?;
+                let created = sqlx::query_as::<_, StoredRoute>(SQL)
+                    .bind(RouteConfigId::generate())
+                    .bind(&actor.org)
+                    .bind(&route.model)
+                    .bind(&route.strategy)
+                    .bind(&route.targets)
+                    .bind(now)
+                    .bind(now)
+                    .fetch_one(&mut *tx)
+                    .await
+                    .map_err(|e| StoreError::from_sqlx(e, "route"))?;
+                Self::append_audit(&mut tx, actor, route_audit("create", &created)).await?;
+                tx.commit().await.map_err(commit_error)?;
+                Ok(created)
+            }
+
+            async fn delete(&self, actor: &Actor, id: &RouteConfigId) -> Result<()> {
+                const SQL: &str = concat!("DELETE FROM model_routes WHERE organization_id = $1 AND id = $2 \
+                     RETURNING ", $crate::sql::route_columns!());
+                let mut tx = self.begin().await?;
+                let deleted = sqlx::query_as::<_, StoredRoute>(SQL)
+                    .bind(&actor.org)
+                    .bind(id)
+                    .fetch_one(&mut *tx)
+                    .await
+                    .map_err(|e| StoreError::from_sqlx(e, "route"))?;
+                Self::append_audit(&mut tx, actor, route_audit("delete", &deleted)).await?;
                 tx.commit().await.map_err(commit_error)
             }
         }
@@ -597,4 +667,6 @@ AUDIT_INSERT, AUDIT_LIST, MEMBERSHIP, MEMBERSHIPS_OF_USER, MembershipRow,
     };
 }
 
-pub(crate) use {api_key_columns, impl_sql_store, project_columns, provider_columns, user_columns};
+pub(crate) use {
+    api_key_columns, impl_sql_store, project_columns, provider_columns, route_columns, user_columns,
+};

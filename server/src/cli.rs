@@ -1,4 +1,5 @@
-//! The command line: `serve` (the default), `migrate`, `analyze`, `gateway`, `keys`, `config example`.
+//! The command line: `serve` (the default), `migrate`, `analyze`, `capsule verify`, `gateway`,
+//! `keys`, `config example`.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -30,6 +31,11 @@ enum Command {
         /// The address to listen on (default: the configured `listen`).
         #[arg(long, value_name = "ADDR")]
         listen: Option<std::net::SocketAddr>,
+    },
+    /// Work with capsules (verify one).
+    Capsule {
+        #[command(subcommand)]
+        command: crate::capsule_command::CapsuleCommand,
     },
     /// Manage API keys for the gateway.
     Keys {
@@ -71,8 +77,10 @@ enum ConfigCommand {
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     // The analyzer needs neither the config nor the database.
-    if let Some(Command::Analyze(args)) = cli.command {
-        return crate::analyze_command::run(args);
+    match cli.command {
+        Some(Command::Analyze(args)) => return crate::analyze_command::run(args),
+        Some(Command::Capsule { command }) => return crate::capsule_command::run(command),
+        _ => {}
     }
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
@@ -107,7 +115,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             runtime.block_on(crate::router::serve_gateway(config, listen))
         }
         Command::Keys { command } => runtime.block_on(keys(&config, command)),
-        Command::Config { .. } | Command::Analyze(_) => Ok(()),
+        Command::Config { .. } | Command::Analyze(_) | Command::Capsule { .. } => Ok(()),
     }
 }
 

@@ -4,6 +4,7 @@
 //! router with [`http_router`] and call it without a socket.
 
 mod analyze_command;
+mod capsule_command;
 pub mod cli;
 pub mod config;
 mod middleware;

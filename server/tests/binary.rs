@@ -168,3 +168,52 @@ fn analyze_reports_findings_and_fails_on_request() {
         "error: missing: no such file or directory"
     );
 }
+
+#[test]
+fn capsule_verify_accepts_a_signed_capsule_and_refuses_a_changed_one() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let manifest = ql_capsule::Manifest {
+        format_version: ql_capsule::FORMAT_VERSION,
+        id: "cap_cli".into(),
+        created_at: "2026-11-26T10:00:00Z".into(),
+        description: "A todo app".into(),
+        spec: serde_json::json!({"name": "todo"}),
+        stack: "python-fastapi".into(),
+        files: Vec::new(),
+        commands: ql_capsule::Commands { install: "i".into(), test: "t".into(), run: "r".into() },
+        port: 8000,
+        provenance: ql_capsule::Provenance {
+            provider: "builtin".into(),
+            model: "builtin".into(),
+            prompt_hashes: Vec::new(),
+        },
+        usage: ql_capsule::Usage::default(),
+        validation: ql_capsule::ValidationReport::default(),
+    };
+    let files =
+        [ql_capsule::ProjectFile { path: "app/main.py".into(), contents: b"print(1)\n".to_vec() }];
+    let key = ql_capsule::InstallationKey::generate();
+    let capsule =
+        ql_capsule::build(manifest, &files, &key, &ql_capsule::Limits::default()).expect("capsule");
+    let path = dir.path().join("todo.zip");
+    std::fs::write(&path, &capsule.bytes).expect("write");
+    let output =
+        quantumlayer(dir.path()).args(["capsule", "verify", "todo.zip"]).output().expect("run");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(output.status.code(), Some(0), "{stdout}");
+    assert!(stdout.contains("verifies: capsule cap_cli (python-fastapi), 1 files"), "{stdout}");
+
+    // One byte of the manifest's compressed data changed (its local header is 30 bytes and
+    // its name 12): the manifest no longer reads or no longer matches its signature.
+    let mut changed = capsule.bytes.clone();
+    changed[50] ^= 0xff;
+    std::fs::write(&path, &changed).expect("write");
+    let output =
+        quantumlayer(dir.path()).args(["capsule", "verify", "todo.zip"]).output().expect("run");
+    assert_eq!(output.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("does not verify"));
+
+    let output =
+        quantumlayer(dir.path()).args(["capsule", "verify", "missing.zip"]).output().expect("run");
+    assert_eq!(output.status.code(), Some(2));
+}

@@ -26,11 +26,13 @@ apt_packages=()
 need_deb() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed' || apt_packages+=("$1"); }
 need_deb pkg-config
 need_deb curl
+# Generated apps' tests run in bubblewrap; their Python dependencies install into a venv.
+need_deb bubblewrap
+need_deb python3-venv
 # npm brings binaryen's wasm-opt and Playwright; this machine kind ships Node.js, others may not.
 command -v npm >/dev/null || { need_deb nodejs; need_deb npm; }
 if [ "$want_test" = 1 ]; then
   need_deb chromium
-  need_deb bubblewrap
   need_deb postgresql-client
   need_deb redis-tools
 fi

@@ -1,0 +1,67 @@
+//! Copying a project into a run directory: plain files and directories only (links are
+//! refused), within the size and count limits, owned by the sandbox user when we are root.
+
+use std::path::Path;
+
+use crate::command::{SANDBOX_UID, running_as_root};
+use crate::{Limits, SandboxError};
+
+/// Copies `source` into the empty directory `target`.
+pub fn project(source: &Path, target: &Path, limits: &Limits) -> Result<(), SandboxError> {
+    let mut files = 0usize;
+    let mut bytes = 0u64;
+    copy_dir(source, target, limits, &mut files, &mut bytes)?;
+    if running_as_root() {
+        chown_tree(target, SANDBOX_UID, SANDBOX_UID)
+            .map_err(|error| SandboxError::Copy(format!("chown: {error}")))?;
+    }
+    Ok(())
+}
+
+fn copy_dir(
+    source: &Path,
+    target: &Path,
+    limits: &Limits,
+    files: &mut usize,
+    bytes: &mut u64,
+) -> Result<(), SandboxError> {
+    let error =
+        |error: std::io::Error| SandboxError::Copy(format!("{}: {error}", source.display()));
+    for entry in std::fs::read_dir(source).map_err(error)? {
+        let entry = entry.map_err(error)?;
+        let kind = entry.file_type().map_err(error)?;
+        let from = entry.path();
+        let to = target.join(entry.file_name());
+        if kind.is_symlink() {
+            return Err(SandboxError::Copy(format!("{} is a link", from.display())));
+        } else if kind.is_dir() {
+            std::fs::create_dir(&to).map_err(error)?;
+            copy_dir(&from, &to, limits, files, bytes)?;
+        } else if kind.is_file() {
+            *files += 1;
+            *bytes += entry.metadata().map_err(error)?.len();
+            if *files > limits.project_files || *bytes > limits.project_bytes {
+                return Err(SandboxError::TooLarge(format!(
+                    "more than {} files or {} bytes",
+                    limits.project_files, limits.project_bytes
+                )));
+            }
+            std::fs::copy(&from, &to).map_err(error)?;
+        }
+    }
+    Ok(())
+}
+
+/// Gives every file and directory under `root` (and `root` itself) to `uid`:`gid`.
+pub fn chown_tree(root: &Path, uid: u32, gid: u32) -> std::io::Result<()> {
+    std::os::unix::fs::lchown(root, Some(uid), Some(gid))?;
+    for entry in std::fs::read_dir(root)? {
+        let entry = entry?;
+        if entry.file_type()?.is_dir() {
+            chown_tree(&entry.path(), uid, gid)?;
+        } else {
+            std::os::unix::fs::lchown(entry.path(), Some(uid), Some(gid))?;
+        }
+    }
+    Ok(())
+}

@@ -11,6 +11,12 @@ pub enum EngineError {
         "I could not find anything for the app to keep track of. Say what it stores and what each thing has, for example: \"A library where members borrow books. Books have a title, an author and an ISBN.\""
     )]
     NothingToBuild,
+    /// No stack has this id.
+    #[error("unknown stack `{stack}`; choose one of: {known}")]
+    UnknownStack { stack: String, known: String },
+    /// A template failed to render (a bug in a template, reported with its name).
+    #[error("template error: {0}")]
+    Template(String),
     /// A spec breaks a rule (names, references, limits).
     #[error("invalid spec: {0}")]
     InvalidSpec(String),

@@ -7,5 +7,7 @@
 pub mod builtin_model;
 pub mod error;
 pub mod spec;
+pub mod stacks;
+pub mod templates;
 
 pub use error::EngineError;

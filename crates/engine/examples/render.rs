@@ -1,0 +1,18 @@
+//! Renders a description into a directory without validation:
+//! `cargo run -p ql-engine --example render -- "DESCRIPTION" OUT_DIR`.
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let mut arguments = std::env::args().skip(1);
+    let description = arguments.next().ok_or("usage: render DESCRIPTION OUT_DIR")?;
+    let out = std::path::PathBuf::from(arguments.next().ok_or("usage: render DESCRIPTION OUT_DIR")?);
+    let extraction = ql_engine::spec::extract(&description)?;
+    let files = ql_engine::templates::render(&extraction.spec, ql_engine::stacks::Stack::PythonFastapi)?;
+    for file in files {
+        let path = out.join(&file.path);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent)?;
+        }
+        std::fs::write(path, file.contents)?;
+    }
+    Ok(())
+}

@@ -1,0 +1,109 @@
+//! Offline generation: a spec rendered through a stack's minijinja templates into a complete
+//! project (code, tests, README, pinned dependencies, Dockerfile). Pure: text in, files out.
+
+mod view;
+
+use minijinja::{Environment, UndefinedBehavior, context};
+
+use crate::EngineError;
+use crate::spec::AppSpec;
+use crate::stacks::Stack;
+
+pub use view::{MAX_STRING, MAX_TEXT, ProjectView, camel, python_string};
+
+/// One file of a generated project.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GeneratedFile {
+    /// Relative, with `/` separators.
+    pub path: String,
+    pub contents: String,
+}
+
+/// A template: its name, and the path it renders to (`{plural}` for one file per entity).
+struct Template {
+    name: &'static str,
+    source: &'static str,
+    path: &'static str,
+}
+
+macro_rules! templates {
+    ($stack:literal: $($path:literal),* $(,)?) => {
+        &[$(Template {
+            name: $path,
+            source: include_str!(concat!("../templates/", $stack, "/", $path, ".j2")),
+            path: $path,
+        }),*]
+    };
+}
+
+const PYTHON_FASTAPI: &[Template] = templates!("python-fastapi":
+    "README.md",
+    "requirements.txt",
+    "pyproject.toml",
+    "Dockerfile",
+    ".gitignore",
+    ".dockerignore",
+    "app/__init__.py",
+    "app/__main__.py",
+    "app/main.py",
+    "app/db.py",
+    "app/models.py",
+    "app/routes/__init__.py",
+    "app/routes/{plural}_routes.py",
+    "tests/__init__.py",
+    "tests/conftest.py",
+    "tests/test_app.py",
+    "tests/test_{plural}.py",
+);
+
+fn templates(stack: Stack) -> &'static [Template] {
+    match stack {
+        Stack::PythonFastapi => PYTHON_FASTAPI,
+    }
+}
+
+/// Renders the project for `spec` in `stack`, files sorted by path.
+pub fn render(spec: &AppSpec, stack: Stack) -> Result<Vec<GeneratedFile>, EngineError> {
+    spec.check()?;
+    let project = view::project(spec);
+    let mut environment = Environment::new();
+    environment.set_undefined_behavior(UndefinedBehavior::Strict);
+    environment.set_trim_blocks(true);
+    environment.set_lstrip_blocks(true);
+    environment.set_keep_trailing_newline(true);
+    environment.add_filter("py_string", |text: String| python_string(&text));
+    for template in templates(stack) {
+        environment
+            .add_template(template.name, template.source)
+            .map_err(|error| EngineError::Template(format!("{}: {error}", template.name)))?;
+    }
+    let mut files = Vec::new();
+    for template in templates(stack) {
+        let compiled = environment
+            .get_template(template.name)
+            .map_err(|error| EngineError::Template(format!("{}: {error}", template.name)))?;
+        let render_error = |error: minijinja::Error| {
+            EngineError::Template(format!("{}: {error:#}", template.name))
+        };
+        if template.path.contains("{plural}") {
+            for entity in &project.entities {
+                let contents = compiled
+                    .render(context! { project => &project, entity => entity })
+                    .map_err(render_error)?;
+                files.push(GeneratedFile {
+                    path: template.path.replace("{plural}", &entity.plural),
+                    contents,
+                });
+            }
+        } else {
+            let contents =
+                compiled.render(context! { project => &project }).map_err(render_error)?;
+            files.push(GeneratedFile { path: template.path.to_owned(), contents });
+        }
+    }
+    files.sort_by(|a, b| a.path.cmp(&b.path));
+    Ok(files)
+}
+
+#[cfg(test)]
+mod tests;

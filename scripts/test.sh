@@ -37,7 +37,7 @@ lint() {
 
 unit() {
   env -u QL_TEST_POSTGRES_URL -u QL_TEST_REDIS_URL -u QL_TEST_OPENAI_PYTHON cargo test --workspace --exclude frontend -- \
-    --skip postgres_backend --skip redis_backend --skip python_client
+    --skip postgres_backend --skip redis_backend --skip python_client --skip generated_apps
 }
 
 services() {
@@ -53,10 +53,11 @@ services() {
     redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save '' --appendonly no
     for _ in $(seq 50); do redis-cli -u "$redis" ping >/dev/null 2>&1 && break; sleep 0.1; done
   fi
-  # The same build as the unit tier, filtered to the tests that need the two servers and the
-  # official openai Python package (installed by setup.sh --test).
+  # The same build as the unit tier, filtered to the tests that need the two servers, the
+  # official openai Python package (installed by setup.sh --test), and generated apps' own
+  # tests in bubblewrap (their dependencies come from PyPI once, then from the cache).
   QL_TEST_POSTGRES_URL=$url QL_TEST_REDIS_URL=$redis QL_TEST_OPENAI_PYTHON="$cache/tools/pyvenv/bin/python" \
-    cargo test --workspace --exclude frontend -- postgres_backend redis_backend python_client
+    cargo test --workspace --exclude frontend -- postgres_backend redis_backend python_client generated_apps
 }
 
 e2e() {

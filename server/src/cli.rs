@@ -1,5 +1,5 @@
-//! The command line: `serve` (the default), `migrate`, `analyze`, `capsule verify`, `gateway`,
-//! `keys`, `config example`.
+//! The command line: `serve` (the default), `migrate`, `analyze`, `generate`, `capsule verify`,
+//! `gateway`, `keys`, `config example`.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -32,6 +32,8 @@ enum Command {
         #[arg(long, value_name = "ADDR")]
         listen: Option<std::net::SocketAddr>,
     },
+    /// Generate an app from a description: spec, project, checks, tests in the sandbox, capsule.
+    Generate(crate::generate_command::GenerateArgs),
     /// Work with capsules (verify one).
     Capsule {
         #[command(subcommand)]
@@ -115,6 +117,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             runtime.block_on(crate::router::serve_gateway(config, listen))
         }
         Command::Keys { command } => runtime.block_on(keys(&config, command)),
+        Command::Generate(args) => runtime.block_on(crate::generate_command::run(&config, args)),
         Command::Config { .. } | Command::Analyze(_) | Command::Capsule { .. } => Ok(()),
     }
 }

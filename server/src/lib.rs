@@ -7,6 +7,7 @@ mod analyze_command;
 mod capsule_command;
 pub mod cli;
 pub mod config;
+mod generate_command;
 mod middleware;
 mod router;
 mod routes;

@@ -217,3 +217,35 @@ fn capsule_verify_accepts_a_signed_capsule_and_refuses_a_changed_one() {
         quantumlayer(dir.path()).args(["capsule", "verify", "missing.zip"]).output().expect("run");
     assert_eq!(output.status.code(), Some(2));
 }
+
+#[test]
+fn generate_writes_a_capsule_that_verifies_and_refuses_a_meaningless_description() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let description = "Track expenses: each expense has an amount, a currency (one of EUR, USD or GBP), a date, a category and an optional description.";
+    let output = quantumlayer(dir.path())
+        .args(["generate", "--no-validate", "--json", "--out", "expenses.zip", description])
+        .output()
+        .expect("run");
+    assert_eq!(output.status.code(), Some(0), "{}", String::from_utf8_lossy(&output.stderr));
+    let summary: serde_json::Value =
+        serde_json::from_slice(&output.stdout).expect("one JSON object");
+    assert_eq!(summary["stack"], "python-fastapi");
+    assert_eq!(summary["spec"]["entities"][0]["name"], "expense");
+    assert!(summary["tests"].is_null(), "--no-validate runs no tests");
+    let output =
+        quantumlayer(dir.path()).args(["capsule", "verify", "expenses.zip"]).output().expect("run");
+    assert_eq!(output.status.code(), Some(0), "{}", String::from_utf8_lossy(&output.stderr));
+
+    let output = quantumlayer(dir.path())
+        .args(["generate", "--no-validate", "hello there"])
+        .output()
+        .expect("run");
+    assert_eq!(output.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("keep track of"));
+    let output = quantumlayer(dir.path())
+        .args(["generate", "--stack", "cobol-cics", description])
+        .output()
+        .expect("run");
+    assert_eq!(output.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("unknown stack `cobol-cics`"));
+}

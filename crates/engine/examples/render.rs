@@ -4,9 +4,11 @@
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut arguments = std::env::args().skip(1);
     let description = arguments.next().ok_or("usage: render DESCRIPTION OUT_DIR")?;
-    let out = std::path::PathBuf::from(arguments.next().ok_or("usage: render DESCRIPTION OUT_DIR")?);
+    let out =
+        std::path::PathBuf::from(arguments.next().ok_or("usage: render DESCRIPTION OUT_DIR")?);
     let extraction = ql_engine::spec::extract(&description)?;
-    let files = ql_engine::templates::render(&extraction.spec, ql_engine::stacks::Stack::PythonFastapi)?;
+    let files =
+        ql_engine::templates::render(&extraction.spec, ql_engine::stacks::Stack::PythonFastapi)?;
     for file in files {
         let path = out.join(&file.path);
         if let Some(parent) = path.parent() {

@@ -17,6 +17,15 @@ pub enum EngineError {
     /// A template failed to render (a bug in a template, reported with its name).
     #[error("template error: {0}")]
     Template(String),
+    /// The generated project failed its checks or its tests.
+    #[error("{0}")]
+    Validation(String),
+    /// The sandbox could not run the tests.
+    #[error("the sandbox failed: {0}")]
+    Sandbox(String),
+    /// Dependencies were refused or could not be installed.
+    #[error("dependencies: {0}")]
+    Dependencies(String),
     /// A spec breaks a rule (names, references, limits).
     #[error("invalid spec: {0}")]
     InvalidSpec(String),

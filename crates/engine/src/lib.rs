@@ -5,9 +5,12 @@
 #![recursion_limit = "256"]
 
 pub mod builtin_model;
+pub mod deps;
 pub mod error;
+pub mod generate;
 pub mod spec;
 pub mod stacks;
 pub mod templates;
+pub mod validate;
 
 pub use error::EngineError;

@@ -106,4 +106,4 @@ pub fn render(spec: &AppSpec, stack: Stack) -> Result<Vec<GeneratedFile>, Engine
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

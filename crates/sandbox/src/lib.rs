@@ -12,6 +12,8 @@
 mod command;
 mod copy;
 
+pub use command::running_as_root;
+
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::{Duration, Instant};

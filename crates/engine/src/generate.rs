@@ -1,0 +1,246 @@
+//! The offline pipeline: description → spec → files → checks → the project's own tests in
+//! the sandbox → a signed capsule. Each step is reported as it starts, for a progress display.
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use crate::EngineError;
+use crate::spec::{self, AppSpec};
+use crate::stacks::{DEFAULT_PORT, Stack};
+use crate::templates::{self, GeneratedFile};
+use crate::validate::{self, StaticReport, TestReport};
+
+/// How to generate.
+#[derive(Debug, Clone)]
+pub struct Options {
+    pub stack: Stack,
+    /// Run the project's tests in the sandbox.
+    pub run_tests: bool,
+    /// Where installed dependencies are cached.
+    pub dependency_cache: PathBuf,
+    /// The longest a test run may take.
+    pub test_timeout: Duration,
+    /// RFC 3339 time written into the capsule (the caller's clock; fixed in tests).
+    pub created_at: String,
+}
+
+/// The steps, as they start.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Step {
+    ExtractingSpec,
+    RenderingFiles,
+    CheckingFiles,
+    InstallingDependencies,
+    RunningTests,
+    PackingCapsule,
+}
+
+impl Step {
+    pub fn describe(self) -> &'static str {
+        match self {
+            Self::ExtractingSpec => "reading the description",
+            Self::RenderingFiles => "writing the project",
+            Self::CheckingFiles => "checking every file",
+            Self::InstallingDependencies => "installing dependencies",
+            Self::RunningTests => "running the project's tests in the sandbox",
+            Self::PackingCapsule => "packing the capsule",
+        }
+    }
+}
+
+/// A finished generation.
+#[derive(Debug)]
+pub struct Generated {
+    pub spec: AppSpec,
+    pub questions: Vec<String>,
+    pub files: Vec<GeneratedFile>,
+    pub checks: StaticReport,
+    /// `None` when the tests were not run.
+    pub tests: Option<TestReport>,
+    pub dependencies_cached: Option<bool>,
+    pub capsule: ql_capsule::Capsule,
+    /// Seconds per step.
+    pub timings: Vec<(Step, f64)>,
+}
+
+/// Runs the pipeline; `progress` hears of each step as it starts.
+pub async fn generate(
+    description: &str,
+    options: &Options,
+    key: &ql_capsule::InstallationKey,
+    progress: &(dyn Fn(Step) + Sync),
+) -> Result<Generated, EngineError> {
+    let mut timings = Vec::new();
+    let mut clock = Clock { step: Step::ExtractingSpec, started: Instant::now() };
+    progress(Step::ExtractingSpec);
+    let extraction = spec::extract(description)?;
+
+    clock.next(Step::RenderingFiles, &mut timings, progress);
+    let files = templates::render(&extraction.spec, options.stack)?;
+
+    clock.next(Step::CheckingFiles, &mut timings, progress);
+    let checks = validate::check_files(&files);
+    if !checks.passed() {
+        return Err(EngineError::Validation(format!(
+            "the generated files do not pass their checks: {}",
+            checks
+                .syntax_errors
+                .iter()
+                .chain(&checks.findings_high)
+                .cloned()
+                .collect::<Vec<_>>()
+                .join("; ")
+        )));
+    }
+
+    let (tests, dependencies_cached) = if options.run_tests {
+        clock.next(Step::InstallingDependencies, &mut timings, progress);
+        let requirements = files
+            .iter()
+            .find(|file| file.path == "requirements.txt")
+            .map(|file| file.contents.as_str())
+            .unwrap_or_default();
+        let (dependencies, cached) =
+            crate::deps::prepare(options.stack, requirements, &options.dependency_cache).await?;
+        clock.next(Step::RunningTests, &mut timings, progress);
+        let project = write_project(&files)?;
+        let report =
+            validate::run_tests(options.stack, project.path(), &dependencies, options.test_timeout)
+                .await?;
+        if !report.succeeded() {
+            return Err(EngineError::Validation(format!(
+                "the project's tests did not pass ({} passed, {} failed, {} errors{}):\n{}",
+                report.passed,
+                report.failed,
+                report.errors,
+                if report.timed_out { ", timed out" } else { "" },
+                report.output_tail
+            )));
+        }
+        (Some(report), Some(cached))
+    } else {
+        (None, None)
+    };
+
+    clock.next(Step::PackingCapsule, &mut timings, progress);
+    let capsule =
+        pack(description, &extraction.spec, &files, &checks, tests.as_ref(), options, key)?;
+    clock.finish(&mut timings);
+    Ok(Generated {
+        spec: extraction.spec,
+        questions: extraction.questions,
+        files,
+        checks,
+        tests,
+        dependencies_cached,
+        capsule,
+        timings,
+    })
+}
+
+struct Clock {
+    step: Step,
+    started: Instant,
+}
+
+impl Clock {
+    fn next(
+        &mut self,
+        step: Step,
+        timings: &mut Vec<(Step, f64)>,
+        progress: &(dyn Fn(Step) + Sync),
+    ) {
+        self.finish(timings);
+        self.step = step;
+        self.started = Instant::now();
+        progress(step);
+    }
+
+    fn finish(&self, timings: &mut Vec<(Step, f64)>) {
+        timings.push((self.step, self.started.elapsed().as_secs_f64()));
+    }
+}
+
+/// The files in a temporary directory, for the sandbox to copy.
+fn write_project(files: &[GeneratedFile]) -> Result<tempfile::TempDir, EngineError> {
+    let failed = |error: std::io::Error| EngineError::Sandbox(error.to_string());
+    let dir = tempfile::Builder::new().prefix("ql-project-").tempdir().map_err(failed)?;
+    for file in files {
+        let path = dir.path().join(&file.path);
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).map_err(failed)?;
+        }
+        std::fs::write(&path, &file.contents).map_err(failed)?;
+    }
+    Ok(dir)
+}
+
+fn pack(
+    description: &str,
+    spec: &AppSpec,
+    files: &[GeneratedFile],
+    checks: &StaticReport,
+    tests: Option<&TestReport>,
+    options: &Options,
+    key: &ql_capsule::InstallationKey,
+) -> Result<ql_capsule::Capsule, EngineError> {
+    let spec_json =
+        serde_json::to_value(spec).map_err(|error| EngineError::Validation(error.to_string()))?;
+    let mut identity = Sha256::new();
+    for part in [description, options.stack.id(), &spec_json.to_string()] {
+        identity.update(part.as_bytes());
+        identity.update([0]);
+    }
+    for file in files {
+        identity.update(file.path.as_bytes());
+        identity.update(file.contents.as_bytes());
+    }
+    let commands = options.stack.commands();
+    let manifest = ql_capsule::Manifest {
+        format_version: ql_capsule::FORMAT_VERSION,
+        id: format!("cap_{}", &hex::encode(identity.finalize())[..24]),
+        created_at: options.created_at.clone(),
+        description: description.to_owned(),
+        spec: spec_json,
+        stack: options.stack.id().to_owned(),
+        files: Vec::new(),
+        commands: ql_capsule::Commands {
+            install: commands.install.to_owned(),
+            test: commands.test.to_owned(),
+            run: commands.run.to_owned(),
+        },
+        port: DEFAULT_PORT,
+        provenance: ql_capsule::Provenance {
+            provider: crate::builtin_model::MODEL.to_owned(),
+            model: crate::builtin_model::MODEL.to_owned(),
+            prompt_hashes: vec![hex::encode(Sha256::digest(description.as_bytes()))],
+        },
+        usage: ql_capsule::Usage::default(),
+        validation: ql_capsule::ValidationReport {
+            syntax_errors: checks.syntax_errors.len() as u32,
+            findings_high: checks.findings_high.len() as u32,
+            findings_medium: checks.findings_medium as u32,
+            findings_low: checks.findings_low as u32,
+            tests_ran: tests.is_some(),
+            tests_passed: tests.map_or(0, |report| report.passed),
+            tests_failed: tests.map_or(0, |report| report.failed + report.errors),
+            coverage_percent: tests.and_then(|report| report.coverage_percent),
+        },
+    };
+    let project_files: Vec<ql_capsule::ProjectFile> = files
+        .iter()
+        .map(|file| ql_capsule::ProjectFile {
+            path: file.path.clone(),
+            contents: file.contents.clone().into_bytes(),
+        })
+        .collect();
+    ql_capsule::build(manifest, &project_files, key, &ql_capsule::Limits::default())
+        .map_err(|error| EngineError::Validation(error.to_string()))
+}
+
+#[cfg(test)]
+mod tests;

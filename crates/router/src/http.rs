@@ -40,6 +40,9 @@ pub fn client(timeouts: Timeouts) -> Result<reqwest::Client, RouterError> {
         .read_timeout(timeouts.idle)
         .pool_idle_timeout(Duration::from_secs(90))
         .pool_max_idle_per_host(256)
+        // An API answer is never a redirect to follow: without a policy no URL is re-parsed
+        // per request.
+        .redirect(reqwest::redirect::Policy::none())
         .build()
         .map_err(|error| RouterError::Config(format!("HTTP client: {error}")))
 }

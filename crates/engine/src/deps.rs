@@ -133,21 +133,13 @@ pub async fn prepare(
     let _ = std::fs::remove_dir_all(&staging);
     match stack {
         Stack::PythonFastapi => {
-            run(&["/usr/bin/python3", "-m", "venv", &staging.display().to_string()]).await?;
-            let requirements_file = staging.join("requirements.txt");
+            let requirements_file = cache_root.join(stack.id()).join(format!(".{key}.txt"));
             std::fs::write(&requirements_file, &canonical)
                 .map_err(|error| failed(error.to_string()))?;
-            let pip = staging.join("bin/pip").display().to_string();
-            run(&[
-                &pip,
-                "install",
-                "--no-input",
-                "--disable-pip-version-check",
-                "--only-binary=:all:",
-                "-r",
-                &requirements_file.display().to_string(),
-            ])
-            .await?;
+            let installed =
+                install_python(&staging, &["-r", &requirements_file.display().to_string()]).await;
+            let _ = std::fs::remove_file(&requirements_file);
+            installed?;
         }
     }
     std::fs::write(staging.join(".complete"), &canonical)
@@ -161,6 +153,22 @@ pub async fn prepare(
         Err(error) => return Err(failed(error.to_string())),
     }
     Ok((target, false))
+}
+
+/// Makes a Python environment at `path` (with the system's Python, which the sandbox also
+/// has) and installs `what` into it, as prebuilt wheels only.
+async fn install_python(path: &Path, what: &[&str]) -> Result<(), EngineError> {
+    run(&["/usr/bin/python3", "-m", "venv", &path.display().to_string()]).await?;
+    let pip = path.join("bin/pip").display().to_string();
+    let mut command = vec![
+        pip.as_str(),
+        "install",
+        "--no-input",
+        "--disable-pip-version-check",
+        "--only-binary=:all:",
+    ];
+    command.extend_from_slice(what);
+    run(&command).await
 }
 
 async fn run(command: &[&str]) -> Result<(), EngineError> {
@@ -181,6 +189,43 @@ async fn run(command: &[&str]) -> Result<(), EngineError> {
             stderr.chars().rev().take(2000).collect::<Vec<_>>().into_iter().rev().collect();
         Err(EngineError::Dependencies(format!("`{}` failed: {tail}", command[..2].join(" "))))
     }
+}
+
+/// A pinned Python tool (`name==version`) in an environment of its own under the cache, for
+/// the engine's own tests (schemathesis); installed once, readable by the sandbox's user.
+pub async fn prepare_python_tool(pin: &str, cache_root: &Path) -> Result<PathBuf, EngineError> {
+    let safe = !pin.is_empty()
+        && pin.contains("==")
+        && pin.chars().all(|c| c.is_ascii_alphanumeric() || "=.-_".contains(c));
+    if !safe {
+        return Err(EngineError::Dependencies(format!("`{pin}` is not a pinned package")));
+    }
+    let tools = cache_root.join("tools");
+    let target = tools.join(pin.replace("==", "-"));
+    if target.join(".complete").exists() {
+        return Ok(target);
+    }
+    std::fs::create_dir_all(&tools)
+        .map_err(|error| EngineError::Dependencies(error.to_string()))?;
+    for directory in tools.ancestors().take_while(|path| path.starts_with(cache_root)) {
+        let _ = std::fs::set_permissions(
+            directory,
+            std::os::unix::fs::PermissionsExt::from_mode(0o755),
+        );
+    }
+    let staging = tools.join(format!(".{}-{}", pin.replace("==", "-"), std::process::id()));
+    let _ = std::fs::remove_dir_all(&staging);
+    install_python(&staging, &[pin]).await?;
+    std::fs::write(staging.join(".complete"), pin)
+        .map_err(|error| EngineError::Dependencies(error.to_string()))?;
+    if std::fs::rename(&staging, &target).is_err() && !target.join(".complete").exists() {
+        return Err(EngineError::Dependencies(format!(
+            "cannot install {pin} into {}",
+            target.display()
+        )));
+    }
+    let _ = std::fs::remove_dir_all(&staging);
+    Ok(target)
 }
 
 #[cfg(test)]

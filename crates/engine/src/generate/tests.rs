@@ -82,3 +82,55 @@ async fn generated_apps_pass_their_own_tests_in_the_sandbox() {
         );
     }
 }
+
+/// The schemathesis release the fuzz test runs.
+const SCHEMATHESIS: &str = "schemathesis==4.32.5";
+
+#[tokio::test]
+async fn generated_apps_survive_schemathesis_fuzzing_from_their_openapi_document() {
+    let cache = crate::deps::default_cache();
+    let schemathesis = crate::deps::prepare_python_tool(SCHEMATHESIS, &cache)
+        .await
+        .unwrap_or_else(|error| panic!("{error}"));
+    for description in EXAMPLES {
+        let spec = crate::spec::extract(description).unwrap_or_else(|error| panic!("{error}")).spec;
+        let files = templates::render(&spec, Stack::PythonFastapi)
+            .unwrap_or_else(|error| panic!("{error}"));
+        let requirements = files
+            .iter()
+            .find(|file| file.path == "requirements.txt")
+            .map(|file| file.contents.clone())
+            .unwrap_or_default();
+        let (dependencies, _) = crate::deps::prepare(Stack::PythonFastapi, &requirements, &cache)
+            .await
+            .unwrap_or_else(|error| panic!("{error}"));
+        let project = write_project(&files).unwrap_or_else(|error| panic!("{error}"));
+        // The app and its fuzzer share the sandbox's own loopback; nothing leaves it.
+        let script = format!(
+            "PORT=8000 DATABASE_PATH=/tmp/app.db python -m app > /tmp/app.log 2>&1 &\n\
+             for i in $(seq 100); do python -c 'import urllib.request; urllib.request.urlopen(\"http://127.0.0.1:8000/healthz\")' 2>/dev/null && break; sleep 0.1; done\n\
+             {}/bin/python -c 'import sys; from schemathesis.cli import schemathesis; sys.argv[0] = \"schemathesis\"; sys.exit(schemathesis())' \
+             run http://127.0.0.1:8000/openapi.json --checks all --max-examples 25 --seed 1\n\
+             status=$?; [ $status -ne 0 ] && tail -20 /tmp/app.log; exit $status",
+            schemathesis.display()
+        );
+        let job = ql_sandbox::Job {
+            project: project.path().to_owned(),
+            command: vec!["sh".into(), "-c".into(), script],
+            env: Vec::new(),
+            read_only: vec![dependencies.clone(), schemathesis.clone()],
+            path: vec![dependencies.join("bin")],
+            limits: ql_sandbox::Limits {
+                wall: Duration::from_secs(300),
+                cpu_seconds: 300,
+                ..ql_sandbox::Limits::default()
+            },
+        };
+        let outcome = ql_sandbox::run(&job).await.unwrap_or_else(|error| panic!("{error}"));
+        let output = format!("{}{}", outcome.stdout, outcome.stderr);
+        assert!(outcome.success(), "{}: schemathesis found problems:\n{output}", spec.name);
+        let summary =
+            output.lines().rev().find(|line| line.contains("generated")).unwrap_or_default();
+        eprintln!("{}: {}", spec.name, summary.trim());
+    }
+}

@@ -291,7 +291,7 @@ fn field_view(
     let (kind, py_type, sql_type, sample_py, invalid) = match (ty, parent) {
         (_, Some(_)) => (
             "link",
-            "Annotated[StrictInt, Field(ge=1, le=MAX_ID)]".to_owned(),
+            "IdValue".to_owned(),
             "INTEGER",
             String::new(),
             invalid(&[("string", "\"1\""), ("zero", "0"), ("huge", "2**64")]),
@@ -312,7 +312,7 @@ fn field_view(
         ),
         (FieldType::Integer, _) => (
             "integer",
-            "Annotated[StrictInt, Field(ge=MIN_INTEGER, le=MAX_INTEGER)]".to_owned(),
+            "IntegerValue".to_owned(),
             "INTEGER",
             "1000 + n".to_owned(),
             invalid(&[("string", "\"twelve\""), ("fraction", "1.5"), ("huge", "2**64"), ("boolean", "True")]),

@@ -92,9 +92,19 @@ def errors():
 
 def models():
     names = [model.id for model in client.models.list()]
-    check("models list", names == ["fast"], names)
+    check("models list", names == ["builtin", "fast"], names)
 
 
-for run in (non_streaming, streaming, tool_calls, errors, models):
+def builtin():
+    answer = client.chat.completions.create(
+        model="builtin",
+        messages=[{"role": "user", "content": "Todos have a title and a done flag."}],
+        response_format={"type": "json_schema", "json_schema": {"name": "app_spec", "schema": {"type": "object"}}},
+    )
+    spec = json.loads(answer.choices[0].message.content)
+    check("builtin model answers a spec", spec["entities"][0]["name"] == "todo", spec)
+
+
+for run in (non_streaming, streaming, tool_calls, errors, models, builtin):
     run()
 print(f"all checks passed with openai {openai.__version__}", file=sys.stderr)

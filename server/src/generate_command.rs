@@ -33,16 +33,28 @@ pub struct GenerateArgs {
 }
 
 pub async fn run(config: &Config, args: GenerateArgs) -> anyhow::Result<()> {
-    if args.model != ql_engine::builtin_model::MODEL {
-        anyhow::bail!(
-            "the model `{}` cannot generate projects yet: generation with a model through the router is not built; use --model builtin",
-            args.model
-        );
-    }
+    // `builtin` is the offline engine; any other name is a route of the gateway.
+    let model: Option<std::sync::Arc<dyn ql_engine::model_generation::ChatModel>> =
+        if args.model == ql_engine::builtin_model::MODEL {
+            None
+        } else {
+            let gateway = ql_router::build::gateway(
+                &config.gateway_config(),
+                &|name| std::env::var(name).ok(),
+                &ql_engine::builtin_model::provider,
+            )?;
+            gateway.resolve(&args.model).with_context(|| format!("the model `{}`", args.model))?;
+            Some(std::sync::Arc::new(ql_engine::model_generation::GatewayModel {
+                gateway: std::sync::Arc::new(gateway),
+                model: args.model.clone(),
+            }))
+        };
     let stack = ql_engine::stacks::Stack::parse(&args.stack)?;
     let key = crate::secret_key::capsule_key(&config.data_dir)?;
     let options = ql_engine::generate::Options {
         stack,
+        model,
+        budget: ql_engine::model_generation::Budget::default(),
         run_tests: !args.no_validate,
         dependency_cache: ql_engine::deps::default_cache(),
         test_timeout: Duration::from_secs(300),

@@ -248,4 +248,10 @@ fn generate_writes_a_capsule_that_verifies_and_refuses_a_meaningless_description
         .expect("run");
     assert_eq!(output.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&output.stderr).contains("unknown stack `cobol-cics`"));
+    let output = quantumlayer(dir.path())
+        .args(["generate", "--model", "no-such-route", description])
+        .output()
+        .expect("run");
+    assert_eq!(output.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("no-such-route"));
 }

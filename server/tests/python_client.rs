@@ -84,5 +84,5 @@ fn python_client_openai_package_talks_to_the_gateway() {
     let stdout = String::from_utf8_lossy(&output.stdout);
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(output.status.success(), "the openai client failed:\n{stdout}\n{stderr}");
-    assert_eq!(stdout.lines().filter(|line| line.starts_with("ok ")).count(), 14, "{stdout}");
+    assert_eq!(stdout.lines().filter(|line| line.starts_with("ok ")).count(), 15, "{stdout}");
 }

@@ -17,6 +17,9 @@ pub enum EngineError {
     /// A template failed to render (a bug in a template, reported with its name).
     #[error("template error: {0}")]
     Template(String),
+    /// The model could not be asked, or answered something unreadable.
+    #[error("the model failed: {0}")]
+    Model(String),
     /// The generated project failed its checks or its tests.
     #[error("{0}")]
     Validation(String),

@@ -7,16 +7,23 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
+use std::sync::Arc;
+
 use crate::EngineError;
+use crate::model_generation::{Budget, ChatModel, generate_with_model};
 use crate::spec::{self, AppSpec};
 use crate::stacks::{DEFAULT_PORT, Stack};
 use crate::templates::{self, GeneratedFile};
 use crate::validate::{self, StaticReport, TestReport};
 
 /// How to generate.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Options {
     pub stack: Stack,
+    /// The model that writes the project; `None` is the built-in engine (templates).
+    pub model: Option<Arc<dyn ChatModel>>,
+    /// Limits on the model's rounds and tokens.
+    pub budget: Budget,
     /// Run the project's tests in the sandbox.
     pub run_tests: bool,
     /// Where installed dependencies are cached.
@@ -33,6 +40,7 @@ pub struct Options {
 pub enum Step {
     ExtractingSpec,
     RenderingFiles,
+    AskingModel,
     CheckingFiles,
     InstallingDependencies,
     RunningTests,
@@ -44,6 +52,9 @@ impl Step {
         match self {
             Self::ExtractingSpec => "reading the description",
             Self::RenderingFiles => "writing the project",
+            Self::AskingModel => {
+                "the model writes the project; failing checks and tests go back to it"
+            }
             Self::CheckingFiles => "checking every file",
             Self::InstallingDependencies => "installing dependencies",
             Self::RunningTests => "running the project's tests in the sandbox",
@@ -78,6 +89,52 @@ pub async fn generate(
     let mut clock = Clock { step: Step::ExtractingSpec, started: Instant::now() };
     progress(Step::ExtractingSpec);
     let extraction = spec::extract(description)?;
+
+    if let Some(model) = &options.model {
+        if !options.run_tests {
+            return Err(EngineError::Validation(
+                "a model's project is always validated: its tests drive the repairs".into(),
+            ));
+        }
+        clock.next(Step::AskingModel, &mut timings, progress);
+        let generation = generate_with_model(
+            &extraction.spec,
+            options.stack,
+            model.as_ref(),
+            options.budget,
+            &options.dependency_cache,
+            options.test_timeout,
+        )
+        .await?;
+        let checks = validate::check_files(&generation.files);
+        let made = Made {
+            provider: model.name(),
+            prompt_hashes: generation.prompt_hashes.clone(),
+            usage: generation.usage,
+        };
+        clock.next(Step::PackingCapsule, &mut timings, progress);
+        let capsule = pack(
+            description,
+            &extraction.spec,
+            &generation.files,
+            &checks,
+            Some(&generation.tests),
+            options,
+            key,
+            &made,
+        )?;
+        clock.finish(&mut timings);
+        return Ok(Generated {
+            spec: extraction.spec,
+            questions: extraction.questions,
+            files: generation.files,
+            checks,
+            tests: Some(generation.tests),
+            dependencies_cached: None,
+            capsule,
+            timings,
+        });
+    }
 
     clock.next(Step::RenderingFiles, &mut timings, progress);
     let files = templates::render(&extraction.spec, options.stack)?;
@@ -127,8 +184,13 @@ pub async fn generate(
     };
 
     clock.next(Step::PackingCapsule, &mut timings, progress);
+    let made = Made {
+        provider: crate::builtin_model::MODEL.to_owned(),
+        prompt_hashes: vec![hex::encode(Sha256::digest(description.as_bytes()))],
+        usage: ql_router::wire::Usage::default(),
+    };
     let capsule =
-        pack(description, &extraction.spec, &files, &checks, tests.as_ref(), options, key)?;
+        pack(description, &extraction.spec, &files, &checks, tests.as_ref(), options, key, &made)?;
     clock.finish(&mut timings);
     Ok(Generated {
         spec: extraction.spec,
@@ -166,7 +228,7 @@ impl Clock {
 }
 
 /// The files in a temporary directory, for the sandbox to copy.
-fn write_project(files: &[GeneratedFile]) -> Result<tempfile::TempDir, EngineError> {
+pub(crate) fn write_project(files: &[GeneratedFile]) -> Result<tempfile::TempDir, EngineError> {
     let failed = |error: std::io::Error| EngineError::Sandbox(error.to_string());
     let dir = tempfile::Builder::new().prefix("ql-project-").tempdir().map_err(failed)?;
     for file in files {
@@ -179,6 +241,14 @@ fn write_project(files: &[GeneratedFile]) -> Result<tempfile::TempDir, EngineErr
     Ok(dir)
 }
 
+/// Who wrote a project: the model, the hashes of the prompts it got, the tokens it used.
+struct Made {
+    provider: String,
+    prompt_hashes: Vec<String>,
+    usage: ql_router::wire::Usage,
+}
+
+#[expect(clippy::too_many_arguments, reason = "each part of the manifest comes from one step")]
 fn pack(
     description: &str,
     spec: &AppSpec,
@@ -187,6 +257,7 @@ fn pack(
     tests: Option<&TestReport>,
     options: &Options,
     key: &ql_capsule::InstallationKey,
+    made: &Made,
 ) -> Result<ql_capsule::Capsule, EngineError> {
     let spec_json =
         serde_json::to_value(spec).map_err(|error| EngineError::Validation(error.to_string()))?;
@@ -215,11 +286,15 @@ fn pack(
         },
         port: DEFAULT_PORT,
         provenance: ql_capsule::Provenance {
-            provider: crate::builtin_model::MODEL.to_owned(),
-            model: crate::builtin_model::MODEL.to_owned(),
-            prompt_hashes: vec![hex::encode(Sha256::digest(description.as_bytes()))],
+            provider: made.provider.split('/').next().unwrap_or_default().to_owned(),
+            model: made.provider.clone(),
+            prompt_hashes: made.prompt_hashes.clone(),
         },
-        usage: ql_capsule::Usage::default(),
+        usage: ql_capsule::Usage {
+            prompt_tokens: made.usage.prompt_tokens,
+            completion_tokens: made.usage.completion_tokens,
+            cost_micros: 0,
+        },
         validation: ql_capsule::ValidationReport {
             syntax_errors: checks.syntax_errors.len() as u32,
             findings_high: checks.findings_high.len() as u32,

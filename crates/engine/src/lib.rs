@@ -8,6 +8,7 @@ pub mod builtin_model;
 pub mod deps;
 pub mod error;
 pub mod generate;
+pub mod model_generation;
 pub mod spec;
 pub mod stacks;
 pub mod templates;

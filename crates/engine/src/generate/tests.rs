@@ -8,6 +8,8 @@ use crate::templates::tests::EXAMPLES;
 fn options(run_tests: bool) -> Options {
     Options {
         stack: Stack::PythonFastapi,
+        model: None,
+        budget: crate::model_generation::Budget::default(),
         run_tests,
         dependency_cache: crate::deps::default_cache(),
         test_timeout: Duration::from_secs(240),
@@ -133,4 +135,35 @@ async fn generated_apps_survive_schemathesis_fuzzing_from_their_openapi_document
             output.lines().rev().find(|line| line.contains("generated")).unwrap_or_default();
         eprintln!("{}: {}", spec.name, summary.trim());
     }
+}
+
+#[tokio::test]
+async fn generated_apps_a_models_project_becomes_a_capsule_that_names_the_model() {
+    let written = crate::model_generation::tests::answer(EXAMPLES[2], |_, contents| contents);
+    let scripted = std::sync::Arc::new(ql_router::providers::scripted::Scripted::new(
+        "scripted",
+        [ql_router::providers::scripted::Step::Reply(written)],
+    ));
+    let model =
+        crate::model_generation::ProviderModel { provider: scripted, model: "writer".into() };
+    let options = Options { model: Some(std::sync::Arc::new(model)), ..options(true) };
+    let key = ql_capsule::InstallationKey::generate();
+    let generated = generate(EXAMPLES[2], &options, &key, &|_| {})
+        .await
+        .unwrap_or_else(|error| panic!("{error}"));
+    let manifest = &generated.capsule.manifest;
+    assert_eq!(manifest.provenance.model, "scripted/writer");
+    assert_eq!(manifest.provenance.prompt_hashes.len(), 1);
+    assert!(manifest.usage.prompt_tokens > 0 && manifest.usage.completion_tokens > 0);
+    assert!(manifest.validation.tests_ran && manifest.validation.tests_passed > 40);
+    ql_capsule::verify(&generated.capsule.bytes, &ql_capsule::Limits::default())
+        .unwrap_or_else(|error| panic!("{error}"));
+
+    let unvalidated = Options { run_tests: false, ..options };
+    let error = generate(EXAMPLES[2], &unvalidated, &key, &|_| {})
+        .await
+        .err()
+        .map(|error| error.to_string())
+        .unwrap_or_default();
+    assert!(error.contains("always validated"), "{error}");
 }

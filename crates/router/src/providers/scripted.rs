@@ -41,6 +41,8 @@ pub struct Scripted {
     name: String,
     steps: Mutex<VecDeque<Step>>,
     calls: AtomicUsize,
+    /// Every request received, in order.
+    requests: Mutex<Vec<ChatRequest>>,
 }
 
 impl Scripted {
@@ -49,7 +51,20 @@ impl Scripted {
             name: name.into(),
             steps: Mutex::new(steps.into_iter().collect()),
             calls: AtomicUsize::new(0),
+            requests: Mutex::new(Vec::new()),
         }
+    }
+
+    /// The requests received so far, in order.
+    pub fn requests(&self) -> Vec<ChatRequest> {
+        self.requests.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone()
+    }
+
+    fn remember(&self, request: &ChatRequest) {
+        self.requests
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .push(request.clone());
     }
 
     /// How many chat calls reached this provider.
@@ -109,6 +124,7 @@ impl Provider for Scripted {
         request: &ChatRequest,
         model: &str,
     ) -> Result<Completion, RouterError> {
+        self.remember(request);
         let text = match self.resolve().await {
             Outcome::Reply(text) => text,
             Outcome::Fail(error) => return Err(error),
@@ -129,6 +145,7 @@ impl Provider for Scripted {
     }
 
     async fn stream(&self, request: &ChatRequest, model: &str) -> Result<ChunkStream, RouterError> {
+        self.remember(request);
         let (pieces, broken) = match self.resolve().await {
             Outcome::Reply(text) => (words(&text), false),
             Outcome::Fail(error) => return Err(error),

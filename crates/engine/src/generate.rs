@@ -85,17 +85,24 @@ pub async fn generate(
     key: &ql_capsule::InstallationKey,
     progress: &(dyn Fn(Step) + Sync),
 ) -> Result<Generated, EngineError> {
+    if options.model.is_some() && !options.run_tests {
+        return Err(EngineError::Validation(
+            "a model's project is always validated: its tests drive the repairs".into(),
+        ));
+    }
     let mut timings = Vec::new();
     let mut clock = Clock { step: Step::ExtractingSpec, started: Instant::now() };
     progress(Step::ExtractingSpec);
-    let extraction = spec::extract(description)?;
+    // With a model, the model reads the description too; its spec obeys the same rules.
+    let (extraction, spec_usage) = match &options.model {
+        Some(model) => {
+            let (spec, usage) = spec::extract_with_model(description, model.as_ref()).await?;
+            (spec::Extraction { spec, questions: Vec::new() }, usage)
+        }
+        None => (spec::extract(description)?, ql_router::wire::Usage::default()),
+    };
 
     if let Some(model) = &options.model {
-        if !options.run_tests {
-            return Err(EngineError::Validation(
-                "a model's project is always validated: its tests drive the repairs".into(),
-            ));
-        }
         clock.next(Step::AskingModel, &mut timings, progress);
         let generation = generate_with_model(
             &extraction.spec,
@@ -107,10 +114,15 @@ pub async fn generate(
         )
         .await?;
         let checks = validate::check_files(&generation.files);
+        let mut prompt_hashes = vec![hex::encode(Sha256::digest(description.as_bytes()))];
+        prompt_hashes.extend(generation.prompt_hashes.iter().cloned());
         let made = Made {
             provider: model.name(),
-            prompt_hashes: generation.prompt_hashes.clone(),
-            usage: generation.usage,
+            prompt_hashes,
+            usage: ql_router::wire::Usage::new(
+                spec_usage.prompt_tokens + generation.usage.prompt_tokens,
+                spec_usage.completion_tokens + generation.usage.completion_tokens,
+            ),
         };
         clock.next(Step::PackingCapsule, &mut timings, progress);
         let capsule = pack(

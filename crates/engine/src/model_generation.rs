@@ -120,13 +120,7 @@ pub async fn generate_with_model(
         prompt_hashes.push(hex::encode(Sha256::digest(
             messages.last().map(Message::text_content).unwrap_or_default().as_bytes(),
         )));
-        let completion =
-            model.chat(&request).await.map_err(|error| EngineError::Model(error.to_string()))?;
-        usage = Usage::new(
-            usage.prompt_tokens + completion.usage.prompt_tokens,
-            usage.completion_tokens + completion.usage.completion_tokens,
-        );
-        let answer = answer_text(&completion)?;
+        let answer = ask(model, &request, &mut usage).await?;
         let failure = match parse_files(&answer) {
             Ok(answered) if answered.is_empty() => {
                 "The answer held no files in the required format.".to_owned()
@@ -228,6 +222,21 @@ fn signature(failure: &str) -> String {
     let without_numbers: String =
         lines.join("\n").chars().filter(|c| !c.is_ascii_digit()).collect();
     hex::encode(Sha256::digest(without_numbers.as_bytes()))
+}
+
+/// Asks `model`, adds the call's tokens to `usage`, and answers the reply's text.
+pub(crate) async fn ask(
+    model: &dyn ChatModel,
+    request: &ChatRequest,
+    usage: &mut Usage,
+) -> Result<String, EngineError> {
+    let completion =
+        model.chat(request).await.map_err(|error| EngineError::Model(error.to_string()))?;
+    *usage = Usage::new(
+        usage.prompt_tokens + completion.usage.prompt_tokens,
+        usage.completion_tokens + completion.usage.completion_tokens,
+    );
+    answer_text(&completion)
 }
 
 fn answer_text(completion: &Completion) -> Result<String, EngineError> {

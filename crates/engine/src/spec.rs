@@ -4,6 +4,7 @@
 mod extract;
 mod render;
 mod sentences;
+mod with_model;
 pub mod words;
 
 use std::collections::HashSet;
@@ -14,6 +15,7 @@ use crate::error::EngineError;
 
 pub use extract::{Extraction, MAX_DESCRIPTION_BYTES, extract};
 pub use render::summary;
+pub use with_model::extract_with_model;
 
 /// Most entities one spec holds.
 pub const MAX_ENTITIES: usize = 40;

@@ -140,9 +140,14 @@ async fn generated_apps_survive_schemathesis_fuzzing_from_their_openapi_document
 #[tokio::test]
 async fn generated_apps_a_models_project_becomes_a_capsule_that_names_the_model() {
     let written = crate::model_generation::tests::answer(EXAMPLES[2], |_, contents| contents);
+    let spec = crate::spec::extract(EXAMPLES[2]).unwrap_or_else(|error| panic!("{error}")).spec;
+    let spec_json = serde_json::to_string(&spec).unwrap_or_default();
     let scripted = std::sync::Arc::new(ql_router::providers::scripted::Scripted::new(
         "scripted",
-        [ql_router::providers::scripted::Step::Reply(written)],
+        [
+            ql_router::providers::scripted::Step::Reply(spec_json),
+            ql_router::providers::scripted::Step::Reply(written),
+        ],
     ));
     let model =
         crate::model_generation::ProviderModel { provider: scripted, model: "writer".into() };
@@ -153,7 +158,8 @@ async fn generated_apps_a_models_project_becomes_a_capsule_that_names_the_model(
         .unwrap_or_else(|error| panic!("{error}"));
     let manifest = &generated.capsule.manifest;
     assert_eq!(manifest.provenance.model, "scripted/writer");
-    assert_eq!(manifest.provenance.prompt_hashes.len(), 1);
+    assert_eq!(manifest.provenance.prompt_hashes.len(), 2, "the spec's prompt and the project's");
+    assert_eq!(generated.spec, spec);
     assert!(manifest.usage.prompt_tokens > 0 && manifest.usage.completion_tokens > 0);
     assert!(manifest.validation.tests_ran && manifest.validation.tests_passed > 40);
     ql_capsule::verify(&generated.capsule.bytes, &ql_capsule::Limits::default())

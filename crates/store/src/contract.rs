@@ -10,8 +10,9 @@ use ql_common::Role;
 use sqlx::postgres::PgConnectOptions;
 
 use crate::{
-    Actor, NewApiKey, NewAuditEntry, NewProject, NewStoredProvider, NewStoredRoute, NewUsage,
-    OrgId, ProjectId, ProjectUpdate, SessionRecord, Store, StoreError, UsageSummary, UserId,
+    Actor, NewApiKey, NewAuditEntry, NewCapsule, NewProject, NewStoredProvider, NewStoredRoute,
+    NewUsage, OrgId, ProjectId, ProjectUpdate, SessionRecord, Store, StoreError, UsageSummary,
+    UserId,
 };
 
 /// A store plus whatever must be cleaned up after the test.
@@ -103,6 +104,7 @@ contract_tests!(
     usage_is_recorded_in_batches_and_summed_per_organisation,
     providers_are_kept_per_organisation_with_sealed_secrets_and_audited,
     routes_are_kept_per_organisation_and_audited,
+    capsules_are_kept_per_project_with_their_archive,
 );
 
 async fn local_actor(store: &Store) -> Actor {
@@ -450,4 +452,42 @@ async fn routes_are_kept_per_organisation_and_audited(store: &Store) {
         ("route.delete", "route.create")
     );
     assert!(audit[0].detail.contains("\"model\":\"fast\""), "{}", audit[0].detail);
+}
+
+async fn capsules_are_kept_per_project_with_their_archive(store: &Store) {
+    let actor = local_actor(store).await;
+    let intruder = other_actor(store).await;
+    let project = store.projects.create(&actor, new_project("Capsules")).await.expect("project");
+    let new = |archive: &[u8]| NewCapsule {
+        manifest: "{\"id\":\"cap\"}".into(),
+        signature: "{\"algorithm\":\"ed25519\"}".into(),
+        archive: archive.to_vec(),
+    };
+    let first = store.capsules.create(&actor, &project.id, new(b"PK first")).await.expect("create");
+    let second =
+        store.capsules.create(&actor, &project.id, new(b"PK second")).await.expect("create");
+    assert_eq!(first.size_bytes, 8);
+    assert_eq!(first.sha256.len(), 64);
+    let listed: Vec<_> = store
+        .capsules
+        .list(&actor.org, &project.id)
+        .await
+        .expect("list")
+        .into_iter()
+        .map(|c| c.id)
+        .collect();
+    assert_eq!(listed, [second.id.clone(), first.id.clone()], "newest first");
+    let (record, archive) = store.capsules.archive(&actor.org, &first.id).await.expect("archive");
+    assert_eq!((record, archive), (first.clone(), b"PK first".to_vec()));
+    assert!(matches!(
+        store.capsules.archive(&intruder.org, &first.id).await,
+        Err(StoreError::NotFound(_))
+    ));
+    assert!(store.capsules.list(&intruder.org, &project.id).await.expect("list").is_empty());
+    assert!(matches!(
+        store.capsules.create(&intruder, &project.id, new(b"PK")).await,
+        Err(StoreError::NotFound("project"))
+    ));
+    let audit = store.audit.list(&actor.org, 10).await.expect("audit");
+    assert_eq!(audit[0].action, "capsule.create");
 }

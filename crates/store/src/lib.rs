@@ -11,6 +11,7 @@
 mod accounts;
 mod api_keys;
 mod audit;
+mod capsules;
 mod error;
 mod model;
 mod postgres;
@@ -30,13 +31,14 @@ use std::sync::Arc;
 pub use accounts::AccountStore;
 pub use api_keys::ApiKeyStore;
 pub use audit::AuditStore;
+pub use capsules::CapsuleStore;
 pub use error::StoreError;
 pub use model::now_millis;
 pub use model::{
-    Actor, ApiKey, ApiKeyId, AuditEntry, Membership, NewApiKey, NewAuditEntry, NewProject,
-    NewStoredProvider, NewStoredRoute, NewUsage, OrgId, Organization, Project, ProjectId,
-    ProjectUpdate, ProviderConfigId, RouteConfigId, SessionRecord, StoredProvider, StoredRoute,
-    UsageSummary, User, UserId,
+    Actor, ApiKey, ApiKeyId, AuditEntry, CapsuleId, Membership, NewApiKey, NewAuditEntry,
+    NewCapsule, NewProject, NewStoredProvider, NewStoredRoute, NewUsage, OrgId, Organization,
+    Project, ProjectId, ProjectUpdate, ProviderConfigId, RouteConfigId, SessionRecord,
+    StoredCapsule, StoredProvider, StoredRoute, UsageSummary, User, UserId,
 };
 pub use projects::ProjectStore;
 pub use providers::ProviderConfigStore;
@@ -73,6 +75,7 @@ pub struct Store {
     pub usage: Arc<dyn UsageStore>,
     pub providers: Arc<dyn ProviderConfigStore>,
     pub routes: Arc<dyn RouteConfigStore>,
+    pub capsules: Arc<dyn CapsuleStore>,
     pub health: Arc<dyn HealthCheck>,
 }
 
@@ -107,6 +110,7 @@ impl Store {
             usage: store.clone(),
             providers: store.clone(),
             routes: store.clone(),
+            capsules: store.clone(),
             health: store,
         }
     }
@@ -123,6 +127,7 @@ impl Store {
             usage: store.clone(),
             providers: store.clone(),
             routes: store.clone(),
+            capsules: store.clone(),
             health: store,
         }
     }

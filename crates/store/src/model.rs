@@ -60,6 +60,10 @@ id_type!(
     /// Names a route an organisation configured.
     RouteConfigId
 );
+id_type!(
+    /// Names a capsule.
+    CapsuleId
+);
 
 /// Who is acting, and in which organisation: the first argument of every tenant-scoped call.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -224,6 +228,30 @@ pub struct NewStoredRoute {
     pub model: String,
     pub strategy: String,
     pub targets: String,
+}
+
+/// A capsule as listed: its manifest and hash, not its archive.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct StoredCapsule {
+    pub id: CapsuleId,
+    pub organization_id: OrgId,
+    pub project_id: ProjectId,
+    pub size_bytes: i64,
+    /// SHA-256 of the archive, hex.
+    pub sha256: String,
+    /// `capsule.json`.
+    pub manifest: String,
+    /// `capsule.sig`.
+    pub signature: Option<String>,
+    pub created_at: i64,
+}
+
+/// A capsule to keep.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewCapsule {
+    pub manifest: String,
+    pub signature: String,
+    pub archive: Vec<u8>,
 }
 
 /// One model call, as the gateway's accounting records it.

@@ -33,6 +33,13 @@ macro_rules! route_columns {
     };
 }
 
+/// Columns of `capsules` that `StoredCapsule` reads (never the archive).
+macro_rules! capsule_columns {
+    () => {
+        "id, organization_id, project_id, size_bytes, sha256, manifest, signature, created_at"
+    };
+}
+
 /// Columns of `users`, in the order `User` reads them.
 macro_rules! user_columns {
     () => {
@@ -97,7 +104,7 @@ AUDIT_INSERT, AUDIT_LIST, MEMBERSHIP, MEMBERSHIPS_OF_USER, MembershipRow,
         };
         use $crate::model::now_millis;
         use $crate::{
-            AccountStore, Actor, ApiKey, ApiKeyId, ApiKeyStore, AuditEntry, AuditStore, HealthCheck, Membership, NewApiKey, NewAuditEntry, NewStoredProvider, NewUsage, Organization, ProviderConfigId, ProviderConfigStore, StoredProvider, NewStoredRoute, RouteConfigId, RouteConfigStore, StoredRoute,
+            AccountStore, Actor, ApiKey, ApiKeyId, ApiKeyStore, AuditEntry, AuditStore, HealthCheck, Membership, NewApiKey, NewAuditEntry, NewStoredProvider, NewUsage, Organization, ProviderConfigId, ProviderConfigStore, StoredProvider, NewStoredRoute, RouteConfigId, RouteConfigStore, StoredRoute, CapsuleId, CapsuleStore, NewCapsule, StoredCapsule,
             NewProject, OrgId, Project, ProjectId, ProjectStore, ProjectUpdate, Result,
             SessionRecord, SessionRecordStore, StoreError, UsageStore, UsageSummary, User, UserId,
         };
@@ -537,6 +544,71 @@ AUDIT_INSERT, AUDIT_LIST, MEMBERSHIP, MEMBERSHIPS_OF_USER, MembershipRow,
         }
 
         #[async_trait::async_trait]
+        impl CapsuleStore for $store {
+            async fn create(&self, actor: &Actor, project: &ProjectId, capsule: NewCapsule) -> Result<StoredCapsule> {
+                const OWNED: &str = "SELECT id FROM projects WHERE organization_id = $1 AND id = $2";
+                const SQL: &str = concat!("INSERT INTO capsules (id, organization_id, project_id, storage_path, size_bytes, \
+                     sha256, manifest, signature, created_at, archive) VALUES ($1, $2, $3, 'database', $4, $5, $6, $7, $8, $9) \
+                     RETURNING ", $crate::sql::capsule_columns!());
+                let mut tx = self.begin().await?;
+                sqlx::query(OWNED)
+                    .bind(&actor.org)
+                    .bind(project)
+                    .fetch_one(&mut *tx)
+                    .await
+                    .map_err(|e| StoreError::from_sqlx(e, "project"))?;
+                let sha256 = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&capsule.archive));
+                let created = sqlx::query_as::<_, StoredCapsule>(SQL)
+                    .bind(CapsuleId::generate())
+                    .bind(&actor.org)
+                    .bind(project)
+                    .bind(capsule.archive.len() as i64)
+                    .bind(&sha256)
+                    .bind(&capsule.manifest)
+                    .bind(&capsule.signature)
+                    .bind(now_millis())
+                    .bind(&capsule.archive)
+                    .fetch_one(&mut *tx)
+                    .await
+                    .map_err(|e| StoreError::from_sqlx(e, "capsule"))?;
+                let audit = NewAuditEntry {
+                    action: "capsule.create".to_owned(),
+                    target_kind: "capsule".to_owned(),
+                    target_id: Some(created.id.0.clone()),
+                    detail: serde_json::json!({"project_id": project.0, "sha256": sha256, "size_bytes": created.size_bytes}),
+                };
+                Self::append_audit(&mut tx, actor, audit).await?;
+                tx.commit().await.map_err(commit_error)?;
+                Ok(created)
+            }
+
+            async fn list(&self, org: &OrgId, project: &ProjectId) -> Result<Vec<StoredCapsule>> {
+                const SQL: &str = concat!("SELECT ", $crate::sql::capsule_columns!(), " FROM capsules \
+                     WHERE organization_id = $1 AND project_id = $2 ORDER BY created_at DESC, id DESC LIMIT 200");
+                sqlx::query_as::<_, StoredCapsule>(SQL)
+                    .bind(org)
+                    .bind(project)
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(StoreError::Database)
+            }
+
+            async fn archive(&self, org: &OrgId, id: &CapsuleId) -> Result<(StoredCapsule, Vec<u8>)> {
+                const SQL: &str = concat!("SELECT ", $crate::sql::capsule_columns!(), ", archive FROM capsules \
+                     WHERE organization_id = $1 AND id = $2 AND archive IS NOT NULL");
+                let row = sqlx::query(SQL)
+                    .bind(org)
+                    .bind(id)
+                    .fetch_one(&self.pool)
+                    .await
+                    .map_err(|e| StoreError::from_sqlx(e, "capsule"))?;
+                let record = <StoredCapsule as sqlx::FromRow<_>>::from_row(&row).map_err(StoreError::Database)?;
+                let archive: Vec<u8> = sqlx::Row::try_get(&row, "archive").map_err(StoreError::Database)?;
+                Ok((record, archive))
+            }
+        }
+
+        #[async_trait::async_trait]
         impl UsageStore for $store {
             async fn record_batch(&self, records: &[NewUsage]) -> Result<()> {
                 // One multi-row statement per 500 rows (16 parameters each, under SQLite's
@@ -668,5 +740,6 @@ AUDIT_INSERT, AUDIT_LIST, MEMBERSHIP, MEMBERSHIPS_OF_USER, MembershipRow,
 }
 
 pub(crate) use {
-    api_key_columns, impl_sql_store, project_columns, provider_columns, route_columns, user_columns,
+    api_key_columns, capsule_columns, impl_sql_store, project_columns, provider_columns,
+    route_columns, user_columns,
 };

@@ -2,6 +2,7 @@
 
 pub mod analysis;
 pub mod audit;
+pub mod capsules;
 pub mod projects;
 pub mod providers;
 pub mod session;

@@ -60,6 +60,7 @@ pub fn App() -> impl IntoView {
                         <Route path=path!("/new") view=pages::projects::NewProjectForm />
                         <Route path=path!("/:id/edit") view=pages::projects::EditProjectForm />
                     </ParentRoute>
+                    <Route path=path!("/projects/:id/capsules") view=pages::capsules::CapsulesPage />
                     <Route path=path!("/providers") view=pages::providers::ProvidersPage />
                     <Route path=path!("/usage") view=pages::usage::UsagePage />
                     <Route path=path!("/audit") view=pages::audit::AuditPage />

@@ -1,6 +1,7 @@
 //! One module per page, named by what it shows.
 
 pub mod audit;
+pub mod capsules;
 pub mod dashboard;
 pub mod login;
 pub mod not_found;

@@ -140,3 +140,19 @@ pub struct ProviderView {
     /// The AWS region of a Bedrock provider; empty for the others.
     pub region: String,
 }
+
+/// A kept capsule of a project.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CapsuleView {
+    pub id: String,
+    pub app: String,
+    pub stack: String,
+    pub files: i64,
+    pub size_bytes: i64,
+    pub sha256: String,
+    pub tests_ran: bool,
+    pub tests_passed: i64,
+    pub coverage_percent: Option<f64>,
+    /// Unix milliseconds.
+    pub created_at: i64,
+}

@@ -59,8 +59,10 @@ pub async fn open_services(config: &Config) -> anyhow::Result<Services> {
     let quotas = ql_services::Quotas { settings: config.quotas.clone(), counters };
     let secrets =
         crate::secret_key::load(std::env::var("QL_SECRET_KEY").ok().as_deref(), &config.data_dir)?;
+    let capsule_key = crate::secret_key::capsule_key(&config.data_dir)?;
     Ok(Services::new(store, AuthMode::Local, gateway)
         .with_secrets(secrets)
+        .with_capsule_key(capsule_key)
         .with_quotas(quotas)
         .with_cache(config.cache.clone(), cache))
 }
@@ -110,12 +112,16 @@ pub fn http_router(services: Services, config: &Config) -> Router {
     // The analyze API reads larger bodies and enforces its own limits with clear answers.
     let analyze_routes =
         Router::new().route("/api/analyze", post(analyze::analyze)).with_state(services.clone());
+    let capsule_routes = Router::new()
+        .route("/capsules/{id}/download", get(crate::routes::capsules::download))
+        .with_state(services.clone());
 
     let router = Router::new()
         .merge(health_routes)
         .merge(app_routes)
         .layer(RequestBodyLimitLayer::new(config.http.max_body_bytes))
         .merge(analyze_routes)
+        .merge(capsule_routes)
         .layer(axum::middleware::from_fn(sign_in_guard::redirect_signed_out))
         .layer(session_layer)
         .layer(axum::middleware::from_fn_with_state(csrf_policy, csrf::verify_origin))

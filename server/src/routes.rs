@@ -1,6 +1,7 @@
 //! HTTP routes outside the Leptos app, one module per resource.
 
 pub mod analyze;
+pub mod capsules;
 pub mod health;
 pub mod metrics;
 pub mod v1;

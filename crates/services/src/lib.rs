@@ -6,6 +6,7 @@
 
 mod analysis;
 mod api_keys;
+mod capsules;
 mod error;
 mod llm;
 mod principal;
@@ -18,6 +19,7 @@ mod sign_in;
 use ql_store::Store;
 
 pub use api_keys::{IssuedKey, KeyPrincipal, hash_key};
+pub use capsules::{CapsuleInput, CapsuleSummary};
 pub use error::ServiceError;
 pub use llm::cache::{AnswerCache, CacheMode, CacheSettings, RedisCache};
 pub use llm::quota::{Counters, MemoryCounters, QuotaSettings, Quotas, RedisCounters};
@@ -52,6 +54,8 @@ pub struct Services {
     quotas: std::sync::Arc<llm::quota::Quotas>,
     cache: llm::AnswerCacheHandle,
     secrets: Option<SecretBox>,
+    /// The key that signs this installation's capsules.
+    capsule_key: Option<std::sync::Arc<ql_capsule::InstallationKey>>,
     /// Routes to organisation-managed providers, by `org/provider/model`; a change shows
     /// within a minute on every replica (at once on the one that made it).
     managed_routes: moka::future::Cache<String, std::sync::Arc<ql_router::route::Route>>,
@@ -83,6 +87,7 @@ impl Services {
             }),
             cache: llm::AnswerCacheHandle::memory(llm::cache::CacheSettings::default()),
             secrets: None,
+            capsule_key: None,
             managed_routes: moka::future::Cache::builder()
                 .max_capacity(10_000)
                 .time_to_live(std::time::Duration::from_secs(60))
@@ -93,6 +98,12 @@ impl Services {
     /// The same services sealing secrets at rest with this installation key.
     pub fn with_secrets(mut self, secrets: SecretBox) -> Self {
         self.secrets = Some(secrets);
+        self
+    }
+
+    /// Signs capsules with this installation key.
+    pub fn with_capsule_key(mut self, key: ql_capsule::InstallationKey) -> Self {
+        self.capsule_key = Some(std::sync::Arc::new(key));
         self
     }
 

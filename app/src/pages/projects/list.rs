@@ -20,6 +20,7 @@ fn ProjectCard(project: ProjectView) -> impl IntoView {
     let delete = expect_context::<ProjectActions>().delete;
     let confirming = RwSignal::new(false);
     let edit_href = format!("/projects/{}/edit", project.id);
+    let capsules_href = format!("/projects/{}/capsules", project.id);
     let id = StoredValue::new(project.id.clone());
     let name = project.name.clone();
 
@@ -28,6 +29,9 @@ fn ProjectCard(project: ProjectView) -> impl IntoView {
             <div class="project-head">
                 <h2 class="project-name">{project.name}</h2>
                 <div class="actions">
+                    <A href=capsules_href attr:class="button-quiet" attr:aria-label=format!("Capsules of {name}")>
+                        "Capsules"
+                    </A>
                     <A href=edit_href attr:class="button-quiet" attr:aria-label=format!("Rename {name}")>
                         "Rename"
                     </A>

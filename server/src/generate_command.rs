@@ -64,14 +64,12 @@ pub async fn run(config: &Config, args: GenerateArgs) -> anyhow::Result<()> {
             .and_then(|now| now.format(&time::format_description::well_known::Rfc3339).ok())
             .unwrap_or_default(),
     };
-    let quiet = args.json;
-    let progress = move |step: ql_engine::generate::Step| {
-        if !quiet {
-            let _ = writeln!(std::io::stderr(), "… {}", step.describe());
-        }
-    };
+    let display = StepDisplay::new(args.json);
+    let progress = |step: ql_engine::generate::Step| display.start(step);
     let generated =
-        ql_engine::generate::generate(&args.description, &options, &key, &progress).await?;
+        ql_engine::generate::generate(&args.description, &options, &key, &progress).await;
+    display.finish(generated.is_ok());
+    let generated = generated?;
     let out = args.out.unwrap_or_else(|| PathBuf::from(format!("{}.zip", generated.spec.name)));
     std::fs::write(&out, &generated.capsule.bytes)
         .with_context(|| format!("cannot write the capsule to {}", out.display()))?;
@@ -127,4 +125,60 @@ pub async fn run(config: &Config, args: GenerateArgs) -> anyhow::Result<()> {
         generated.capsule.manifest.id
     )?;
     Ok(())
+}
+
+/// The steps as they go: a spinner with the running step and a line per finished one on a
+/// terminal, one plain line per step otherwise, nothing with `--json`.
+struct StepDisplay {
+    bar: Option<indicatif::ProgressBar>,
+    plain: bool,
+    current: std::sync::Mutex<Option<(ql_engine::generate::Step, std::time::Instant)>>,
+}
+
+impl StepDisplay {
+    fn new(quiet: bool) -> Self {
+        use std::io::IsTerminal;
+        let terminal = !quiet && std::io::stderr().is_terminal();
+        let bar = terminal.then(|| {
+            let bar = indicatif::ProgressBar::new_spinner();
+            if let Ok(style) = indicatif::ProgressStyle::with_template("{spinner} {msg} {elapsed}")
+            {
+                bar.set_style(style);
+            }
+            bar.enable_steady_tick(Duration::from_millis(120));
+            bar
+        });
+        Self { bar, plain: !quiet && !terminal, current: std::sync::Mutex::new(None) }
+    }
+
+    fn start(&self, step: ql_engine::generate::Step) {
+        self.close_current(true);
+        if let Some(bar) = &self.bar {
+            bar.set_message(step.describe());
+        } else if self.plain {
+            let _ = writeln!(std::io::stderr(), "… {}", step.describe());
+        }
+        *self.current.lock().unwrap_or_else(std::sync::PoisonError::into_inner) =
+            Some((step, std::time::Instant::now()));
+    }
+
+    fn close_current(&self, succeeded: bool) {
+        let finished =
+            self.current.lock().unwrap_or_else(std::sync::PoisonError::into_inner).take();
+        if let (Some(bar), Some((step, started))) = (&self.bar, finished) {
+            let mark = if succeeded { "✓" } else { "✗" };
+            bar.println(format!(
+                "{mark} {} ({:.2} s)",
+                step.describe(),
+                started.elapsed().as_secs_f64()
+            ));
+        }
+    }
+
+    fn finish(&self, succeeded: bool) {
+        self.close_current(succeeded);
+        if let Some(bar) = &self.bar {
+            bar.finish_and_clear();
+        }
+    }
 }

@@ -241,6 +241,26 @@ fn the_schema_names_every_field_type() {
 }
 
 #[test]
+fn colon_lists_units_and_punctuation() {
+    check(
+        "Inventory for a warehouse with products and suppliers. Products: name, SKU (unique), price, quantity in stock. Suppliers: company name, contact email, phone. Every product belongs to a supplier.",
+        expect![[r#"
+            app supplier_app: Inventory for a warehouse with products and suppliers
+            supplier (suppliers): company_name string, contact_email email, phone string
+            product (products): name string, sku string unique, price number, quantity integer
+            product belongs to supplier
+        "#]],
+    );
+    check(
+        "A recipe app. Recipes have a title, a number of servings, a preparation time in minutes, a cost in euros and instructions.",
+        expect![[r#"
+            app recipe: A recipe app
+            recipe (recipes): title string, number_of_servings integer, preparation_time integer, cost number, instructions text
+        "#]],
+    );
+}
+
+#[test]
 fn more_ways_people_write() {
     check(
         "I want an app to keep track of workouts. Each workout has a date, a type (run, swim or bike), a duration in minutes and optional notes.",

@@ -482,6 +482,9 @@ const IRREGULAR_VERBS: &[(&str, &str)] = &[
 /// `borrows`, `borrowed`, `borrowing` → `borrow`; `completed` → `complete`. Verbs outside the
 /// known list lose a regular ending.
 pub fn verb_base(word: &str) -> String {
+    if word.len() < 2 || !word.chars().all(|c| c.is_ascii_alphabetic()) {
+        return word.to_owned();
+    }
     if let Some((_, base)) = IRREGULAR_VERBS.iter().find(|(form, _)| *form == word) {
         return (*base).to_owned();
     }
@@ -502,7 +505,7 @@ pub fn verb_base(word: &str) -> String {
             verb.strip_suffix('y').map(|stem| format!("{stem}ies")).unwrap_or_default(),
             verb.strip_suffix('y').map(|stem| format!("{stem}ied")).unwrap_or_default(),
         ];
-        if forms.iter().any(|form| form == word) {
+        if forms.iter().any(|form| !form.is_empty() && form == word) {
             return (*verb).to_owned();
         }
     }
@@ -522,7 +525,7 @@ pub fn verb_base(word: &str) -> String {
 
 /// Whether `word` is a verb we know, in any of its forms.
 pub fn is_known_verb(word: &str) -> bool {
-    KNOWN_VERBS.contains(&verb_base(word).as_str())
+    !word.is_empty() && KNOWN_VERBS.contains(&verb_base(word).as_str())
         || IRREGULAR_VERBS.iter().any(|(form, _)| *form == word)
 }
 
@@ -625,5 +628,6 @@ mod tests {
         }
         assert!(is_known_verb("borrows"));
         assert!(!is_known_verb("have"));
+        assert!(!is_known_verb(""), "punctuation is no verb");
     }
 }

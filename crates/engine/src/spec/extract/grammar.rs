@@ -869,7 +869,14 @@ fn item(tokens: &[Token]) -> Option<Item> {
                     read_qualifier(&lower[index..], &tokens[index..], &mut result);
                     break;
                 }
-                _ if STOP_WORDS.contains(&word) && !words.is_empty() => break,
+                _ if STOP_WORDS.contains(&word) && !words.is_empty() => {
+                    // `a preparation time in minutes`: a unit says what kind of number it is.
+                    if matches!(word, "in" | "per") && result.explicit_type.is_none() {
+                        result.explicit_type =
+                            lower.get(index + 1).and_then(|unit| unit_type(unit));
+                    }
+                    break;
+                }
                 _ if words.is_empty()
                     && (DETERMINERS.contains(&word) || LIST_WORDS.contains(&word)) => {}
                 _ => words.push(&tokens[index]),
@@ -962,6 +969,20 @@ fn read_qualifier(lower: &[&str], tokens: &[Token], result: &mut Item) {
         result.explicit_type = enum_values(&tokens[at + 1..]);
     } else if let Some(ty) = type_words(&lower[1..]) {
         result.explicit_type = Some(ty);
+    }
+}
+
+/// The type a unit implies: whole minutes, days or pages; amounts of money or measures.
+fn unit_type(unit: &str) -> Option<FieldType> {
+    match unit {
+        "seconds" | "minutes" | "hours" | "days" | "weeks" | "months" | "years" | "pages"
+        | "pieces" | "units" | "items" | "people" | "steps" | "calories" | "points" => {
+            Some(FieldType::Integer)
+        }
+        "euros" | "eur" | "dollars" | "usd" | "pounds" | "gbp" | "cents" | "kg" | "kilograms"
+        | "grams" | "km" | "kilometers" | "kilometres" | "miles" | "meters" | "metres"
+        | "percent" | "liters" | "litres" => Some(FieldType::Number),
+        _ => None,
     }
 }
 

@@ -69,6 +69,18 @@ impl Gateway {
         Self { router: server::http_router(services.clone(), &config), services, key, _dir: dir }
     }
 
+    /// The chat request sent with the key of a second organisation, created now.
+    async fn chat_as_another_organisation(&self, body: &Value) -> Request<Body> {
+        let store = self.services.store();
+        let operator = store.accounts.local_user().await.expect("local user");
+        store.accounts.create_organization("other", "Other", &operator.id).await.expect("org");
+        let key = self.services.create_api_key_as_operator("other", "other").await.expect("key");
+        let mut request = self.chat(body);
+        let bearer = format!("Bearer {}", key.secret).parse().expect("header");
+        request.headers_mut().insert(header::AUTHORIZATION, bearer);
+        request
+    }
+
     async fn send(&self, request: Request<Body>) -> Response<Body> {
         self.router.clone().oneshot(request).await.expect("infallible")
     }
@@ -483,15 +495,7 @@ async fn deterministic_answers_are_cached_per_organisation() {
     }
 
     // Another organisation's identical request is not served from this one's cache.
-    let store = gateway.services.store();
-    let operator = store.accounts.local_user().await.expect("local user");
-    store.accounts.create_organization("other", "Other", &operator.id).await.expect("org");
-    let other_key =
-        gateway.services.create_api_key_as_operator("other", "other").await.expect("key").secret;
-    let mut request = gateway.chat(&deterministic);
-    request
-        .headers_mut()
-        .insert(header::AUTHORIZATION, format!("Bearer {other_key}").parse().expect("header"));
+    let request = gateway.chat_as_another_organisation(&deterministic).await;
     let calls = mock.calls();
     assert_eq!(gateway.send(request).await.headers()["x-ql-cache"], "miss");
     assert_eq!(mock.calls(), calls + 1);
@@ -533,15 +537,7 @@ async fn an_organisations_own_provider_serves_its_models_with_its_sealed_key() {
     assert_eq!(sent.body["model"], "gpt-4o-mini");
 
     // Another organisation's key does not reach it.
-    let store = gateway.services.store();
-    let operator = store.accounts.local_user().await.expect("local user");
-    store.accounts.create_organization("other", "Other", &operator.id).await.expect("org");
-    let other_key =
-        gateway.services.create_api_key_as_operator("other", "other").await.expect("key").secret;
-    let mut request = gateway.chat(&body);
-    request
-        .headers_mut()
-        .insert(header::AUTHORIZATION, format!("Bearer {other_key}").parse().expect("header"));
+    let request = gateway.chat_as_another_organisation(&body).await;
     let refused = gateway.send(request).await;
     assert_eq!(refused.status(), StatusCode::NOT_FOUND);
     assert_eq!(json_of(refused).await["error"]["code"], "model_not_found");
@@ -581,15 +577,7 @@ async fn an_organisations_own_route_falls_back_across_server_and_own_providers()
     assert_eq!(response.headers()["x-ql-provider"], "builtin");
 
     // Another organisation does not see the route.
-    let store = gateway.services.store();
-    let operator = store.accounts.local_user().await.expect("local user");
-    store.accounts.create_organization("other", "Other", &operator.id).await.expect("org");
-    let other_key =
-        gateway.services.create_api_key_as_operator("other", "other").await.expect("key").secret;
-    let mut request = gateway.chat(&body);
-    request
-        .headers_mut()
-        .insert(header::AUTHORIZATION, format!("Bearer {other_key}").parse().expect("header"));
+    let request = gateway.chat_as_another_organisation(&body).await;
     assert_eq!(gateway.send(request).await.status(), StatusCode::NOT_FOUND);
 
     // Deleted, it is gone at once (the cache is dropped).

@@ -6,6 +6,9 @@ use ql_store::{CapsuleId, NewCapsule, ProjectId, StoredCapsule};
 
 use crate::{Principal, Result, ServiceError, Services};
 
+/// Generations one replica runs at once; more wait their turn (within the request timeout).
+pub const MAX_CONCURRENT_GENERATIONS: usize = 2;
+
 /// What a person asks for.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CapsuleInput {
@@ -85,6 +88,11 @@ impl Services {
                 .and_then(|now| now.format(&time::format_description::well_known::Rfc3339).ok())
                 .unwrap_or_default(),
         };
+        let _turn = self
+            .generations
+            .acquire()
+            .await
+            .map_err(|_| ServiceError::Internal("the generation queue is closed".into()))?;
         let generated = ql_engine::generate::generate(&input.description, &options, &key, &|_| {})
             .await
             .map_err(|error| match error {
@@ -176,6 +184,20 @@ mod tests {
             services.generate_capsule(&viewer, &project.id, &input).await,
             Err(ServiceError::Forbidden(_))
         ));
+        // With every turn taken, a generation waits; it runs once a turn is free.
+        let taken = services
+            .generations
+            .clone()
+            .acquire_many_owned(MAX_CONCURRENT_GENERATIONS as u32)
+            .await
+            .expect("turns");
+        let waiting = tokio::time::timeout(
+            std::time::Duration::from_millis(200),
+            services.generate_capsule(&owner, &project.id, &input),
+        );
+        assert!(waiting.await.is_err(), "no turn was free");
+        drop(taken);
+        services.generate_capsule(&owner, &project.id, &input).await.expect("a free turn");
         let stranger = Principal { org_id: ql_store::OrgId::from("elsewhere"), ..owner };
         assert!(matches!(
             services.capsule_archive(&stranger, &summary.id).await,

@@ -56,6 +56,8 @@ pub struct Services {
     secrets: Option<SecretBox>,
     /// The key that signs this installation's capsules.
     capsule_key: Option<std::sync::Arc<ql_capsule::InstallationKey>>,
+    /// Generations running at once on this replica (each may run a sandboxed test suite).
+    generations: std::sync::Arc<tokio::sync::Semaphore>,
     /// Routes to organisation-managed providers, by `org/provider/model`; a change shows
     /// within a minute on every replica (at once on the one that made it).
     managed_routes: moka::future::Cache<String, std::sync::Arc<ql_router::route::Route>>,
@@ -88,6 +90,9 @@ impl Services {
             cache: llm::AnswerCacheHandle::memory(llm::cache::CacheSettings::default()),
             secrets: None,
             capsule_key: None,
+            generations: std::sync::Arc::new(tokio::sync::Semaphore::new(
+                capsules::MAX_CONCURRENT_GENERATIONS,
+            )),
             managed_routes: moka::future::Cache::builder()
                 .max_capacity(10_000)
                 .time_to_live(std::time::Duration::from_secs(60))

@@ -141,6 +141,13 @@ pub struct ProviderView {
     pub region: String,
 }
 
+/// A stack a project can be generated in.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StackOption {
+    pub id: String,
+    pub label: String,
+}
+
 /// A kept capsule of a project.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CapsuleView {

@@ -26,9 +26,16 @@ test('a capsule is generated for a project, kept and downloaded', async ({ page 
     'Track expenses: each expense has an amount, a currency (one of EUR, USD or GBP), a date, a category and an optional description.',
   );
   await form.getByRole('button', { name: 'Generate' }).click();
-  const row = page.getByRole('table', { name: 'Capsules' }).getByRole('row').filter({ hasText: 'expense_tracker' });
-  await expect(row).toContainText('python-fastapi');
+  const rows = page.getByRole('table', { name: 'Capsules' }).getByRole('row').filter({ hasText: 'expense_tracker' });
+  const row = rows.filter({ hasText: 'python-fastapi' });
+  await expect(row).toHaveCount(1);
   await expect(row).toContainText('not run');
+
+  // The same app in another of the engine's stacks.
+  await form.getByLabel('Stack').selectOption('typescript-express');
+  await form.getByRole('button', { name: 'Generate' }).click();
+  await expect(rows.filter({ hasText: 'typescript-express' })).toHaveCount(1);
+  await expect(rows).toHaveCount(2);
 
   const download = page.waitForEvent('download');
   await row.getByRole('link', { name: 'Download' }).click();
@@ -40,5 +47,5 @@ test('a capsule is generated for a project, kept and downloaded', async ({ page 
   expect(bytes.subarray(0, 2).toString()).toBe('PK');
 
   await page.reload();
-  await expect(page.getByRole('table', { name: 'Capsules' }).getByRole('row').filter({ hasText: 'expense_tracker' })).toBeVisible();
+  await expect(page.getByRole('table', { name: 'Capsules' }).getByRole('row').filter({ hasText: 'expense_tracker' })).toHaveCount(2);
 });

@@ -16,7 +16,9 @@ pub struct GenerateArgs {
     /// What the app should do, in plain words.
     pub description: String,
     /// The stack to generate.
-    #[arg(long, default_value = "python-fastapi")]
+    #[arg(long, default_value = "python-fastapi", value_parser = clap::builder::PossibleValuesParser::new(
+        ql_engine::stacks::Stack::ALL.iter().map(|stack| stack.id())
+    ))]
     pub stack: String,
     /// The model that writes the project (`builtin` is the offline engine).
     #[arg(long, default_value = "builtin")]

@@ -4,7 +4,7 @@
 use leptos::prelude::*;
 
 use crate::AppError;
-use crate::wire::CapsuleView;
+use crate::wire::{CapsuleView, StackOption};
 
 #[cfg(feature = "ssr")]
 fn view_of(capsule: ql_services::CapsuleSummary) -> CapsuleView {
@@ -20,6 +20,15 @@ fn view_of(capsule: ql_services::CapsuleSummary) -> CapsuleView {
         coverage_percent: capsule.coverage_percent,
         created_at: capsule.created_at,
     }
+}
+
+/// The stacks the engine generates, in the order to offer them.
+#[server]
+pub async fn list_stacks() -> Result<Vec<StackOption>, AppError> {
+    Ok(ql_services::stacks()
+        .into_iter()
+        .map(|(id, label)| StackOption { id: id.to_owned(), label: label.to_owned() })
+        .collect())
 }
 
 /// A project's capsules, newest first.

@@ -4,7 +4,7 @@
 use leptos::prelude::*;
 use leptos_router::hooks::use_params_map;
 
-use crate::api::capsules::{GenerateCapsule, list_capsules};
+use crate::api::capsules::{GenerateCapsule, list_capsules, list_stacks};
 use crate::components::loaded::show_list;
 use crate::components::page_header::PageHeader;
 use crate::wire::CapsuleView;
@@ -19,6 +19,7 @@ pub fn CapsulesPage() -> impl IntoView {
         |(id, _)| list_capsules(id),
     );
     let error = move || generate.value().get().and_then(Result::err).map(|e| e.message);
+    let stacks = Resource::new(|| (), |()| list_stacks());
 
     view! {
         <PageHeader title="Capsules" />
@@ -26,7 +27,21 @@ pub fn CapsulesPage() -> impl IntoView {
             <h2>"Generate"</h2>
             <ActionForm action=generate>
                 <input type="hidden" name="project_id" value=project_id />
-                <input type="hidden" name="stack" value="python-fastapi" />
+                <Suspense fallback=|| ()>
+                    {move || stacks.get().map(|stacks| {
+                        let options = stacks
+                            .unwrap_or_default()
+                            .into_iter()
+                            .map(|stack| {
+                                let text = format!("{} — {}", stack.id, stack.label);
+                                view! { <option value=stack.id>{text}</option> }
+                            })
+                            .collect_view();
+                        view! {
+                            <label>"Stack" <select name="stack" required>{options}</select></label>
+                        }
+                    })}
+                </Suspense>
                 <label>
                     "Description"
                     <textarea name="description" rows="4" required maxlength="20480"

@@ -1,8 +1,14 @@
 //! Installing a generated project's dependencies, outside the sandbox (it has no network):
-//! only pinned packages on the stack's allow-list, from the registry, as prebuilt wheels (no
-//! package's own build code runs), into a cache keyed by the exact requirements, so the next
-//! project with the same pins installs nothing.
+//! only what the stack allows (pinned Python wheels on an allow-list; npm packages of the
+//! stack's reference lock), from the registry, into a cache keyed by exactly what is
+//! installed, so the next project with the same pins installs nothing. An install happens in a
+//! staging directory that is renamed into place when complete: a half-done install is never
+//! used, and two processes installing the same set at once both end up with one.
 
+mod node;
+mod python;
+
+use std::future::Future;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -10,44 +16,10 @@ use sha2::{Digest, Sha256};
 
 use crate::EngineError;
 use crate::stacks::Stack;
+use crate::templates::GeneratedFile;
 
-/// Packages a python-fastapi project may depend on (lowercase, `_` as `-`).
-const PYTHON_ALLOWED: &[&str] = &[
-    "annotated-doc",
-    "annotated-types",
-    "anyio",
-    "certifi",
-    "click",
-    "coverage",
-    "fastapi",
-    "h11",
-    "httpcore",
-    "httpx",
-    "idna",
-    "iniconfig",
-    "opentelemetry-api",
-    "packaging",
-    "pluggy",
-    "pydantic",
-    "pydantic-core",
-    "pygments",
-    "pytest",
-    "pytest-cov",
-    "starlette",
-    "typing-inspection",
-    "typing-extensions",
-    "uvicorn",
-    "sniffio",
-    "email-validator",
-    "python-multipart",
-    "importlib-metadata",
-    "zipp",
-];
-
-/// Most requirement lines read.
-const MAX_REQUIREMENTS: usize = 100;
-/// How long an install may take.
-const INSTALL_TIMEOUT: Duration = Duration::from_secs(600);
+/// How long one install command may take.
+const INSTALL_TIMEOUT: Duration = Duration::from_secs(900);
 
 /// Where dependencies are cached by default. The sandbox's user must be able to reach it:
 /// as root (whose home others cannot enter) that is `/var/cache/quantumlayer/dependencies`,
@@ -63,124 +35,130 @@ pub fn default_cache() -> PathBuf {
     }
 }
 
-/// The pinned requirements of a project, checked against the allow-list.
-pub fn checked_requirements(
+/// Dependency files the engine writes itself for a stack (the npm lock: a model or a template
+/// cannot know its integrity hashes).
+pub fn locked_manifests(
     stack: Stack,
-    text: &str,
-) -> Result<Vec<(String, String)>, EngineError> {
-    let refuse = |message: String| Err(EngineError::Dependencies(message));
-    let allowed = match stack {
-        Stack::PythonFastapi => PYTHON_ALLOWED,
-    };
-    let mut pins = Vec::new();
-    for line in
-        text.lines().map(str::trim).filter(|line| !line.is_empty() && !line.starts_with('#'))
-    {
-        let Some((name, version)) = line.split_once("==") else {
-            return refuse(format!("`{line}` is not pinned as name==version"));
-        };
-        let name = name.trim().to_ascii_lowercase().replace('_', "-");
-        let version = version.trim();
-        let version_ok = !version.is_empty()
-            && version.len() <= 40
-            && version
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-' || c == '+');
-        if !version_ok {
-            return refuse(format!("`{line}`: the version is not a plain version number"));
-        }
-        if !allowed.contains(&name.as_str()) {
-            return refuse(format!("`{name}` is not on the {} allow-list", stack.id()));
-        }
-        pins.push((name, version.to_owned()));
+    project_name: &str,
+) -> Result<Vec<GeneratedFile>, EngineError> {
+    match stack {
+        Stack::PythonFastapi => Ok(Vec::new()),
+        Stack::TypescriptExpress => Ok(vec![node::lock_for(project_name)?]),
     }
-    if pins.is_empty() || pins.len() > MAX_REQUIREMENTS {
-        return refuse(format!("1 to {MAX_REQUIREMENTS} pinned requirements are needed"));
-    }
-    pins.sort();
-    Ok(pins)
 }
 
-/// The installed dependencies for these requirements: a cached environment under
-/// `cache_root`, installed now if missing. Answers its directory and whether it was cached.
+/// Checks a project's dependencies against the stack's rules, installing nothing.
+pub fn check(stack: Stack, files: &[GeneratedFile]) -> Result<(), EngineError> {
+    match stack {
+        Stack::PythonFastapi => python::canonical(files).map(drop),
+        Stack::TypescriptExpress => node::canonical(files).map(drop),
+    }
+}
+
+/// The installed dependencies of a project: a cached directory under `cache_root`, installed
+/// now if missing. Answers the directory and whether it was cached.
+///
+/// For python-fastapi it is a virtual environment (`bin/python`); for typescript-express it
+/// holds `node_modules`.
 pub async fn prepare(
     stack: Stack,
-    requirements: &str,
+    files: &[GeneratedFile],
     cache_root: &Path,
 ) -> Result<(PathBuf, bool), EngineError> {
-    let pins = checked_requirements(stack, requirements)?;
-    let canonical: String =
-        pins.iter().map(|(name, version)| format!("{name}=={version}\n")).collect();
+    match stack {
+        Stack::PythonFastapi => {
+            let canonical = python::canonical(files)?;
+            let text = canonical.clone();
+            install_once(stack.id(), &canonical, cache_root, |staging| async move {
+                python::install(&staging, &text).await
+            })
+            .await
+        }
+        Stack::TypescriptExpress => {
+            let canonical = node::canonical(files)?;
+            let text = canonical.clone();
+            let root = cache_root.to_owned();
+            install_once(stack.id(), &canonical, cache_root, |staging| async move {
+                node::install(&staging, &text, &root).await
+            })
+            .await
+        }
+    }
+}
+
+/// Runs `install` into a staging directory unless `cache_root/<kind>/<hash of canonical>` is
+/// complete already, then renames the staging directory into place.
+async fn install_once<F, Fut>(
+    kind: &str,
+    canonical: &str,
+    cache_root: &Path,
+    install: F,
+) -> Result<(PathBuf, bool), EngineError>
+where
+    F: FnOnce(PathBuf) -> Fut,
+    Fut: Future<Output = Result<(), EngineError>>,
+{
     let key = hex::encode(&Sha256::digest(canonical.as_bytes())[..12]);
-    let target = cache_root.join(stack.id()).join(&key);
+    let parent = cache_root.join(kind);
+    let target = parent.join(&key);
     if target.join(".complete").exists() {
         return Ok((target, true));
     }
-    let failed = |message: String| EngineError::Dependencies(message);
-    std::fs::create_dir_all(cache_root.join(stack.id()))
-        .map_err(|error| failed(error.to_string()))?;
+    let failed = |error: std::io::Error| EngineError::Dependencies(error.to_string());
+    std::fs::create_dir_all(&parent).map_err(failed)?;
     // The sandbox's user reads the cache: every directory on the way must let it through.
-    for directory in
-        cache_root.join(stack.id()).ancestors().take_while(|path| path.starts_with(cache_root))
-    {
+    for directory in parent.ancestors().take_while(|path| path.starts_with(cache_root)) {
         let _ = std::fs::set_permissions(
             directory,
             std::os::unix::fs::PermissionsExt::from_mode(0o755),
         );
     }
-    // Install beside the target, then rename: a half-done install is never used.
-    let staging = cache_root.join(stack.id()).join(format!(".{key}-{}", std::process::id()));
+    let staging = parent.join(format!(".{key}-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&staging);
-    match stack {
-        Stack::PythonFastapi => {
-            let requirements_file = cache_root.join(stack.id()).join(format!(".{key}.txt"));
-            std::fs::write(&requirements_file, &canonical)
-                .map_err(|error| failed(error.to_string()))?;
-            let installed =
-                install_python(&staging, &["-r", &requirements_file.display().to_string()]).await;
-            let _ = std::fs::remove_file(&requirements_file);
-            installed?;
-        }
+    if let Err(error) = install(staging.clone()).await {
+        let _ = std::fs::remove_dir_all(&staging);
+        return Err(error);
     }
-    std::fs::write(staging.join(".complete"), &canonical)
-        .map_err(|error| failed(error.to_string()))?;
+    std::fs::write(staging.join(".complete"), canonical).map_err(failed)?;
     match std::fs::rename(&staging, &target) {
         Ok(()) => {}
         // Another process finished the same install first: use theirs.
         Err(_) if target.join(".complete").exists() => {
             let _ = std::fs::remove_dir_all(&staging);
         }
-        Err(error) => return Err(failed(error.to_string())),
+        Err(error) => return Err(failed(error)),
     }
     Ok((target, false))
 }
 
-/// Makes a Python environment at `path` (with the system's Python, which the sandbox also
-/// has) and installs `what` into it, as prebuilt wheels only.
-async fn install_python(path: &Path, what: &[&str]) -> Result<(), EngineError> {
-    run(&["/usr/bin/python3", "-m", "venv", &path.display().to_string()]).await?;
-    let pip = path.join("bin/pip").display().to_string();
-    let mut command = vec![
-        pip.as_str(),
-        "install",
-        "--no-input",
-        "--disable-pip-version-check",
-        "--only-binary=:all:",
-    ];
-    command.extend_from_slice(what);
-    run(&command).await
+async fn run(command: &[&str], directory: Option<&Path>) -> Result<(), EngineError> {
+    run_in(command, directory, &[]).await
 }
 
-async fn run(command: &[&str]) -> Result<(), EngineError> {
-    let output = tokio::time::timeout(
-        INSTALL_TIMEOUT,
-        tokio::process::Command::new(command[0]).args(&command[1..]).kill_on_drop(true).output(),
-    )
-    .await
-    .map_err(|_| {
-        EngineError::Dependencies(format!("`{}` took over {INSTALL_TIMEOUT:?}", command.join(" ")))
-    })?
-    .map_err(|error| EngineError::Dependencies(format!("{}: {error}", command[0])))?;
+/// Runs an install command (never generated code) with a time limit; its error output goes
+/// into the error.
+async fn run_in(
+    command: &[&str],
+    directory: Option<&Path>,
+    environment: &[(&str, &str)],
+) -> Result<(), EngineError> {
+    let mut process = tokio::process::Command::new(command[0]);
+    process.args(&command[1..]).kill_on_drop(true);
+    if let Some(directory) = directory {
+        process.current_dir(directory);
+    }
+    for (name, value) in environment {
+        process.env(name, value);
+    }
+    let output = tokio::time::timeout(INSTALL_TIMEOUT, process.output())
+        .await
+        .map_err(|_| {
+            EngineError::Dependencies(format!(
+                "`{}` took over {INSTALL_TIMEOUT:?}",
+                command.join(" ")
+            ))
+        })?
+        .map_err(|error| EngineError::Dependencies(format!("{}: {error}", command[0])))?;
     if output.status.success() {
         Ok(())
     } else {
@@ -200,58 +178,10 @@ pub async fn prepare_python_tool(pin: &str, cache_root: &Path) -> Result<PathBuf
     if !safe {
         return Err(EngineError::Dependencies(format!("`{pin}` is not a pinned package")));
     }
-    let tools = cache_root.join("tools");
-    let target = tools.join(pin.replace("==", "-"));
-    if target.join(".complete").exists() {
-        return Ok(target);
-    }
-    std::fs::create_dir_all(&tools)
-        .map_err(|error| EngineError::Dependencies(error.to_string()))?;
-    for directory in tools.ancestors().take_while(|path| path.starts_with(cache_root)) {
-        let _ = std::fs::set_permissions(
-            directory,
-            std::os::unix::fs::PermissionsExt::from_mode(0o755),
-        );
-    }
-    let staging = tools.join(format!(".{}-{}", pin.replace("==", "-"), std::process::id()));
-    let _ = std::fs::remove_dir_all(&staging);
-    install_python(&staging, &[pin]).await?;
-    std::fs::write(staging.join(".complete"), pin)
-        .map_err(|error| EngineError::Dependencies(error.to_string()))?;
-    if std::fs::rename(&staging, &target).is_err() && !target.join(".complete").exists() {
-        return Err(EngineError::Dependencies(format!(
-            "cannot install {pin} into {}",
-            target.display()
-        )));
-    }
-    let _ = std::fs::remove_dir_all(&staging);
-    Ok(target)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn only_pinned_allowed_packages_pass() {
-        let pins = checked_requirements(
-            Stack::PythonFastapi,
-            "# deps\nFastAPI==0.165.0\npydantic_core==2.50.5\n",
-        )
-        .unwrap_or_else(|error| panic!("{error}"));
-        assert_eq!(
-            pins,
-            [("fastapi".into(), "0.165.0".into()), ("pydantic-core".into(), "2.50.5".into())]
-        );
-        for bad in [
-            "fastapi>=0.1",
-            "evil-package==1.0",
-            "fastapi==1.0; os_name=='posix'",
-            "fastapi==1.0 --index-url http://evil",
-            "-e git+https://example.com/x.git",
-            "",
-        ] {
-            assert!(checked_requirements(Stack::PythonFastapi, bad).is_err(), "{bad}");
-        }
-    }
+    let package = pin.to_owned();
+    let (directory, _) = install_once("tools", pin, cache_root, |staging| async move {
+        python::install_packages(&staging, &[&package]).await
+    })
+    .await?;
+    Ok(directory)
 }

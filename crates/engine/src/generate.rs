@@ -168,13 +168,8 @@ pub async fn generate(
 
     let (tests, dependencies_cached) = if options.run_tests {
         clock.next(Step::InstallingDependencies, &mut timings, progress);
-        let requirements = files
-            .iter()
-            .find(|file| file.path == "requirements.txt")
-            .map(|file| file.contents.as_str())
-            .unwrap_or_default();
         let (dependencies, cached) =
-            crate::deps::prepare(options.stack, requirements, &options.dependency_cache).await?;
+            crate::deps::prepare(options.stack, &files, &options.dependency_cache).await?;
         clock.next(Step::RunningTests, &mut timings, progress);
         let project = write_project(&files)?;
         let report =

@@ -127,6 +127,10 @@ pub async fn generate_with_model(
             }
             Ok(answered) => {
                 files.extend(answered);
+                // The engine's own lock wins over anything the model wrote in its place.
+                for locked in crate::deps::locked_manifests(stack, &spec.name)? {
+                    files.insert(locked.path, locked.contents);
+                }
                 let generated: Vec<GeneratedFile> = files
                     .iter()
                     .map(|(path, contents)| GeneratedFile {
@@ -184,17 +188,13 @@ async fn check_and_test(
             checks.syntax_errors.iter().chain(&checks.findings_high).cloned().collect();
         return Ok(Err(format!("The files fail their checks:\n{}", problems.join("\n"))));
     }
-    let Some(requirements) = files.iter().find(|file| file.path == "requirements.txt") else {
-        return Ok(Err("There is no requirements.txt.".to_owned()));
+    let dependencies = match crate::deps::prepare(stack, files, dependency_cache).await {
+        Ok((dependencies, _)) => dependencies,
+        Err(EngineError::Dependencies(problem)) => {
+            return Ok(Err(format!("The dependencies are refused: {problem}")));
+        }
+        Err(other) => return Err(other),
     };
-    let dependencies =
-        match crate::deps::prepare(stack, &requirements.contents, dependency_cache).await {
-            Ok((dependencies, _)) => dependencies,
-            Err(EngineError::Dependencies(problem)) => {
-                return Ok(Err(format!("The dependencies are refused: {problem}")));
-            }
-            Err(other) => return Err(other),
-        };
     let project = crate::generate::write_project(files)?;
     let report = validate::run_tests(stack, project.path(), &dependencies, test_timeout).await?;
     if report.succeeded() {
@@ -328,6 +328,14 @@ fn system_prompt(stack: Stack) -> String {
              Pin every dependency in requirements.txt as name==version. The app is the package `app` (`python -m app` \
              serves on $PORT, default 8000; `create_app(database_path)` in app/main.py builds it); tests live in tests/ \
              and use fastapi.testclient."
+        }
+        Stack::TypescriptExpress => {
+            "Node.js 20, TypeScript 5.9 (strict, module node16, compiled by tsc from src/ and tests/ into dist/), \
+             Express 5 and better-sqlite3 12 over SQLite, tests with node:test and node:assert in tests/*.test.ts \
+             (run as `node --test dist/tests/`). package.json's dependencies are exactly: better-sqlite3 12.9.0, \
+             express 5.3.0; devDependencies: @types/better-sqlite3 9.6.0, @types/express 5.0.6, @types/node 20.19.43, \
+             typescript 5.9.3. The platform writes package-lock.json itself; do not write it. src/app.ts exports \
+             `createApp(databasePath)` answering `{ app, database }`; src/server.ts serves on $PORT (default 8000)."
         }
     };
     format!(

@@ -7,6 +7,8 @@ use crate::EngineError;
 pub enum Stack {
     /// FastAPI, pydantic, SQLite, pytest with coverage.
     PythonFastapi,
+    /// Node 20, TypeScript, Express 5, better-sqlite3, node:test with coverage.
+    TypescriptExpress,
 }
 
 /// How to install, test and run a generated project, from its root.
@@ -22,12 +24,21 @@ pub const DEFAULT_PORT: u16 = 8000;
 
 impl Stack {
     /// Every stack, in the order the UI offers them.
-    pub const ALL: &'static [Stack] = &[Stack::PythonFastapi];
+    pub const ALL: &'static [Stack] = &[Stack::PythonFastapi, Stack::TypescriptExpress];
 
     /// The stack's id (`python-fastapi`).
     pub fn id(self) -> &'static str {
         match self {
             Self::PythonFastapi => "python-fastapi",
+            Self::TypescriptExpress => "typescript-express",
+        }
+    }
+
+    /// The stack's name for people.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::PythonFastapi => "Python · FastAPI · SQLite · pytest",
+            Self::TypescriptExpress => "TypeScript · Express · better-sqlite3 · node:test",
         }
     }
 
@@ -45,6 +56,11 @@ impl Stack {
                 install: "python3 -m venv .venv && .venv/bin/pip install -r requirements.txt",
                 test: "python -m pytest",
                 run: "python -m app",
+            },
+            Self::TypescriptExpress => StackCommands {
+                install: "npm ci",
+                test: "npm test",
+                run: "npm run build && npm start",
             },
         }
     }

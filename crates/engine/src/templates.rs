@@ -3,13 +3,13 @@
 
 mod view;
 
-use minijinja::{Environment, UndefinedBehavior, context};
+use minijinja::{AutoEscape, Environment, UndefinedBehavior, context};
 
 use crate::EngineError;
 use crate::spec::AppSpec;
 use crate::stacks::Stack;
 
-pub use view::{MAX_STRING, MAX_TEXT, ProjectView, camel, python_string};
+pub use view::{MAX_STRING, MAX_TEXT, ProjectView, camel, lower_camel, python_string};
 
 /// One file of a generated project.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -56,9 +56,32 @@ const PYTHON_FASTAPI: &[Template] = templates!("python-fastapi":
     "tests/test_{plural}.py",
 );
 
+const TYPESCRIPT_EXPRESS: &[Template] = templates!("typescript-express":
+    "README.md",
+    "package.json",
+    "tsconfig.json",
+    "Dockerfile",
+    ".gitignore",
+    ".dockerignore",
+    "src/server.ts",
+    "src/app.ts",
+    "src/db.ts",
+    "src/errors.ts",
+    "src/fields.ts",
+    "src/openapi.ts",
+    "src/resource.ts",
+    "src/entities/index.ts",
+    "src/entities/{plural}.ts",
+    "tests/helpers.ts",
+    "tests/app.test.ts",
+    "tests/fields.test.ts",
+    "tests/{plural}.test.ts",
+);
+
 fn templates(stack: Stack) -> &'static [Template] {
     match stack {
         Stack::PythonFastapi => PYTHON_FASTAPI,
+        Stack::TypescriptExpress => TYPESCRIPT_EXPRESS,
     }
 }
 
@@ -68,10 +91,15 @@ pub fn render(spec: &AppSpec, stack: Stack) -> Result<Vec<GeneratedFile>, Engine
     let project = view::project(spec);
     let mut environment = Environment::new();
     environment.set_undefined_behavior(UndefinedBehavior::Strict);
+    // Templates say how each value is quoted; nothing is escaped behind their back (minijinja
+    // would otherwise JSON-escape every value in `package.json`).
+    environment.set_auto_escape_callback(|_| AutoEscape::None);
     environment.set_trim_blocks(true);
     environment.set_lstrip_blocks(true);
     environment.set_keep_trailing_newline(true);
     environment.add_filter("py_string", |text: String| python_string(&text));
+    environment.add_filter("camel", |text: String| camel(&text));
+    environment.add_filter("lower_camel", |text: String| lower_camel(&text));
     for template in templates(stack) {
         environment
             .add_template(template.name, template.source)
@@ -101,6 +129,7 @@ pub fn render(spec: &AppSpec, stack: Stack) -> Result<Vec<GeneratedFile>, Engine
             files.push(GeneratedFile { path: template.path.to_owned(), contents });
         }
     }
+    files.extend(crate::deps::locked_manifests(stack, &project.name)?);
     files.sort_by(|a, b| a.path.cmp(&b.path));
     Ok(files)
 }

@@ -90,16 +90,22 @@ pub fn check_files(files: &[GeneratedFile]) -> StaticReport {
 /// Where test reports are written inside the project's copy.
 const REPORT_DIR: &str = ".ql-reports";
 
-/// Runs the project's tests in the sandbox with its installed dependencies.
-pub async fn run_tests(
-    stack: Stack,
-    project: &Path,
-    dependencies: &Path,
-    wall: Duration,
-) -> Result<TestReport, EngineError> {
-    let (command, path): (Vec<String>, Vec<PathBuf>) = match stack {
-        Stack::PythonFastapi => (
-            [
+/// How a stack's tests are run in the sandbox.
+struct TestRun {
+    command: Vec<String>,
+    env: Vec<(String, String)>,
+    read_only: Vec<PathBuf>,
+    project_mounts: Vec<(PathBuf, String)>,
+    path: Vec<PathBuf>,
+    /// Address space: V8 reserves far more than it uses.
+    memory_mib: u64,
+}
+
+fn test_run(stack: Stack, dependencies: &Path) -> TestRun {
+    let words = |parts: &[&str]| parts.iter().map(|part| (*part).to_owned()).collect();
+    match stack {
+        Stack::PythonFastapi => TestRun {
+            command: words(&[
                 "python",
                 "-m",
                 "pytest",
@@ -109,38 +115,86 @@ pub async fn run_tests(
                 "--cov=app",
                 "--cov-report=json:.ql-reports/coverage.json",
                 "--junitxml=.ql-reports/junit.xml",
-            ]
-            .iter()
-            .map(|part| (*part).to_owned())
-            .collect(),
-            vec![dependencies.join("bin")],
-        ),
-    };
-    std::fs::create_dir_all(project.join(REPORT_DIR))
-        .map_err(|error| EngineError::Sandbox(error.to_string()))?;
-    let job = ql_sandbox::Job {
+            ]),
+            env: vec![
+                ("PYTHONDONTWRITEBYTECODE".into(), "1".into()),
+                ("COVERAGE_FILE".into(), "/tmp/.coverage".into()),
+            ],
+            read_only: vec![dependencies.to_owned()],
+            project_mounts: Vec::new(),
+            path: vec![dependencies.join("bin")],
+            memory_mib: ql_sandbox::Limits::default().memory_mib,
+        },
+        Stack::TypescriptExpress => TestRun {
+            command: words(&[
+                "sh",
+                "-c",
+                "node node_modules/typescript/bin/tsc -p tsconfig.json && \
+                 node --enable-source-maps --test --experimental-test-coverage \
+                 --test-reporter=spec --test-reporter-destination=stdout \
+                 --test-reporter=junit --test-reporter-destination=.ql-reports/junit.xml \
+                 --test-reporter=lcov --test-reporter-destination=.ql-reports/lcov.info \
+                 dist/tests/",
+            ]),
+            env: vec![("NODE_ENV".into(), "test".into())],
+            read_only: Vec::new(),
+            project_mounts: vec![(dependencies.join("node_modules"), "node_modules".into())],
+            path: Vec::new(),
+            memory_mib: 16 * 1024,
+        },
+    }
+}
+
+/// A sandbox job over a copy of `project` with its installed dependencies in reach, running
+/// `command` (by default the stack's test command) within `wall`.
+pub(crate) fn sandbox_job(
+    stack: Stack,
+    project: &Path,
+    dependencies: &Path,
+    command: Option<Vec<String>>,
+    wall: Duration,
+) -> ql_sandbox::Job {
+    let run = test_run(stack, dependencies);
+    ql_sandbox::Job {
         project: project.to_owned(),
-        command,
-        env: vec![
-            ("PYTHONDONTWRITEBYTECODE".into(), "1".into()),
-            ("COVERAGE_FILE".into(), "/tmp/.coverage".into()),
-        ],
-        read_only: vec![dependencies.to_owned()],
-        path,
+        command: command.unwrap_or(run.command),
+        env: run.env,
+        read_only: run.read_only,
+        project_mounts: run.project_mounts,
+        path: run.path,
         limits: ql_sandbox::Limits {
             wall,
             cpu_seconds: wall.as_secs().max(1),
+            memory_mib: run.memory_mib,
             ..ql_sandbox::Limits::default()
         },
-    };
+    }
+}
+
+/// Runs the project's tests in the sandbox with its installed dependencies.
+pub async fn run_tests(
+    stack: Stack,
+    project: &Path,
+    dependencies: &Path,
+    wall: Duration,
+) -> Result<TestReport, EngineError> {
+    std::fs::create_dir_all(project.join(REPORT_DIR))
+        .map_err(|error| EngineError::Sandbox(error.to_string()))?;
+    let job = sandbox_job(stack, project, dependencies, None, wall);
     let outcome =
         ql_sandbox::run(&job).await.map_err(|error| EngineError::Sandbox(error.to_string()))?;
-    let junit = std::fs::read_to_string(outcome.file(&format!("{REPORT_DIR}/junit.xml")))
-        .unwrap_or_default();
-    let coverage = std::fs::read_to_string(outcome.file(&format!("{REPORT_DIR}/coverage.json")))
-        .ok()
-        .and_then(|text| serde_json::from_str::<serde_json::Value>(&text).ok())
-        .and_then(|value| value["totals"]["percent_covered"].as_f64());
+    let report =
+        |name: &str| std::fs::read_to_string(outcome.file(&format!("{REPORT_DIR}/{name}")));
+    let junit = report("junit.xml").unwrap_or_default();
+    let coverage = match stack {
+        Stack::PythonFastapi => report("coverage.json")
+            .ok()
+            .and_then(|text| serde_json::from_str::<serde_json::Value>(&text).ok())
+            .and_then(|value| value["totals"]["percent_covered"].as_f64()),
+        Stack::TypescriptExpress => {
+            report("lcov.info").ok().and_then(|text| lcov_line_coverage(&text, "src/"))
+        }
+    };
     let counts = junit_counts(&junit);
     let output = format!("{}{}", outcome.stdout, outcome.stderr);
     let tail_start = output.char_indices().rev().nth(4_000).map_or(0, |(index, _)| index);
@@ -157,6 +211,23 @@ pub async fn run_tests(
     })
 }
 
+/// The percentage of lines hit in an LCOV report, over the files whose path has `under` in it
+/// (the app's sources, not its tests).
+fn lcov_line_coverage(lcov: &str, under: &str) -> Option<f64> {
+    let (mut found, mut hit) = (0u64, 0u64);
+    let mut counted = false;
+    for line in lcov.lines() {
+        if let Some(path) = line.strip_prefix("SF:") {
+            counted = path.contains(under) && !path.contains("tests/");
+        } else if let Some(number) = line.strip_prefix("LF:").filter(|_| counted) {
+            found += number.trim().parse::<u64>().unwrap_or(0);
+        } else if let Some(number) = line.strip_prefix("LH:").filter(|_| counted) {
+            hit += number.trim().parse::<u64>().unwrap_or(0);
+        }
+    }
+    (found > 0).then(|| hit as f64 * 100.0 / found as f64)
+}
+
 #[derive(Debug, Default, PartialEq, Eq)]
 struct JunitCounts {
     tests: u32,
@@ -165,8 +236,22 @@ struct JunitCounts {
     skipped: u32,
 }
 
-/// The counts on the first `<testsuite …>` element of a JUnit XML report.
+/// The counts of a JUnit XML report: Node's summary comments (`<!-- pass 3 -->`), or else the
+/// first `<testsuite …>` element's attributes (pytest).
 fn junit_counts(xml: &str) -> JunitCounts {
+    let comment = |name: &str| -> Option<u32> {
+        let key = format!("<!-- {name} ");
+        let at = xml.rfind(&key)?;
+        xml[at + key.len()..].split_whitespace().next()?.parse().ok()
+    };
+    if let (Some(tests), Some(failures)) = (comment("tests"), comment("fail")) {
+        return JunitCounts {
+            tests,
+            failures,
+            errors: comment("cancelled").unwrap_or(0),
+            skipped: comment("skipped").unwrap_or(0) + comment("todo").unwrap_or(0),
+        };
+    }
     let Some(start) = xml.find("<testsuite ") else { return JunitCounts::default() };
     let tag = &xml[start..xml[start..].find('>').map_or(xml.len(), |end| start + end)];
     let attribute = |name: &str| -> u32 {
@@ -196,6 +281,18 @@ mod tests {
             JunitCounts { tests: 117, failures: 2, errors: 1, skipped: 3 }
         );
         assert_eq!(junit_counts("not xml"), JunitCounts::default());
+        let node = "<testsuites>\n\t<testcase name=\"one\"/>\n\t<!-- tests 52 -->\n\t<!-- suites 2 -->\n\t<!-- pass 49 -->\n\t<!-- fail 2 -->\n\t<!-- cancelled 1 -->\n\t<!-- skipped 0 -->\n\t<!-- todo 0 -->\n</testsuites>";
+        assert_eq!(
+            junit_counts(node),
+            JunitCounts { tests: 52, failures: 2, errors: 1, skipped: 0 }
+        );
+    }
+
+    #[test]
+    fn lcov_coverage_counts_the_apps_sources_only() {
+        let lcov = "TN:\nSF:/sandbox/dist/src/app.js\nLF:10\nLH:9\nend_of_record\nSF:/sandbox/dist/src/fields.js\nLF:30\nLH:21\nend_of_record\nSF:/sandbox/dist/tests/helpers.js\nLF:50\nLH:10\nend_of_record\n";
+        assert_eq!(lcov_line_coverage(lcov, "src/"), Some(75.0));
+        assert_eq!(lcov_line_coverage("TN:\n", "src/"), None);
     }
 
     #[test]

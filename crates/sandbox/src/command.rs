@@ -54,7 +54,13 @@ pub fn arguments(job: &Job, bwrap: &Path, run_dir: &Path) -> Vec<String> {
         push(&["--ro-bind", &directory, &directory]);
     }
     let run_dir = run_dir.display().to_string();
-    push(&["--bind", &run_dir, SANDBOX_ROOT, "--chdir", SANDBOX_ROOT, "--remount-ro", "/"]);
+    push(&["--bind", &run_dir, SANDBOX_ROOT]);
+    for (host, relative) in &job.project_mounts {
+        let host = host.display().to_string();
+        let inside = format!("{SANDBOX_ROOT}/{relative}");
+        push(&["--ro-bind", &host, &inside]);
+    }
+    push(&["--chdir", SANDBOX_ROOT, "--remount-ro", "/"]);
     let mut path: Vec<String> = job.path.iter().map(|dir| dir.display().to_string()).collect();
     path.push("/usr/bin".into());
     let path = path.join(":");

@@ -81,6 +81,9 @@ pub struct Job {
     pub env: Vec<(String, String)>,
     /// Host directories the command may read, bound at the same path (dependency caches).
     pub read_only: Vec<PathBuf>,
+    /// Host directories bound read-only inside the project's copy, at a relative path
+    /// (`node_modules`); the path may not leave the project.
+    pub project_mounts: Vec<(PathBuf, String)>,
     /// Directories put in front of `/usr/bin` in PATH.
     pub path: Vec<PathBuf>,
     pub limits: Limits,
@@ -122,6 +125,16 @@ pub async fn run(job: &Job) -> Result<Outcome, SandboxError> {
     let bwrap = bubblewrap().ok_or(SandboxError::Unavailable)?;
     if job.command.is_empty() {
         return Err(SandboxError::Start("no command".into()));
+    }
+    for (_, relative) in &job.project_mounts {
+        let inside = Path::new(relative);
+        let plain = !relative.is_empty()
+            && inside.components().all(|part| matches!(part, std::path::Component::Normal(_)));
+        if !plain {
+            return Err(SandboxError::Start(format!(
+                "`{relative}` is not a path inside the project"
+            )));
+        }
     }
     let run_dir = tempfile::Builder::new()
         .prefix("ql-sandbox-")

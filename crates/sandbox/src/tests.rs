@@ -21,6 +21,7 @@ fn job(dir: &Path, command: &[&str]) -> Job {
         command: command.iter().map(|part| (*part).to_owned()).collect(),
         env: vec![("APP_MODE".into(), "test".into())],
         read_only: Vec::new(),
+        project_mounts: Vec::new(),
         path: Vec::new(),
         limits: Limits { wall: Duration::from_secs(20), ..Limits::default() },
     }
@@ -135,4 +136,39 @@ async fn links_and_oversized_projects_are_refused() {
     let mut small = job(dir.path(), &["true"]);
     small.limits.project_files = 1;
     assert!(matches!(run(&small).await, Err(SandboxError::TooLarge(_))));
+}
+
+#[tokio::test]
+async fn a_dependency_directory_is_mounted_read_only_inside_the_project() {
+    let dependencies = project(&[("left-pad/index.js", "module")]);
+    // The sandbox's user must be able to enter it, as it can the dependency cache.
+    for path in [dependencies.path().to_owned(), dependencies.path().join("left-pad")] {
+        std::fs::set_permissions(&path, std::os::unix::fs::PermissionsExt::from_mode(0o755))
+            .expect("permissions");
+    }
+    std::fs::set_permissions(
+        dependencies.path().join("left-pad/index.js"),
+        std::os::unix::fs::PermissionsExt::from_mode(0o644),
+    )
+    .expect("permissions");
+    let dir = project(&[("main.js", "code")]);
+    let mut mounted = job(
+        dir.path(),
+        &[
+            "sh",
+            "-c",
+            "cat node_modules/left-pad/index.js; echo x > node_modules/new || echo refused",
+        ],
+    );
+    mounted.project_mounts = vec![(dependencies.path().to_owned(), "node_modules".into())];
+    let outcome = run(&mounted).await.expect("run");
+    assert!(outcome.stdout.starts_with("module"), "{outcome:?}");
+    assert!(outcome.stdout.contains("refused"), "{outcome:?}");
+    assert!(!dependencies.path().join("new").exists());
+
+    for escape in ["../outside", "/etc", "", "a/../../b"] {
+        mounted.project_mounts = vec![(dependencies.path().to_owned(), escape.into())];
+        let refused = run(&mounted).await;
+        assert!(matches!(refused, Err(SandboxError::Start(_))), "{escape}: {refused:?}");
+    }
 }

@@ -6,6 +6,11 @@ use ql_store::{CapsuleId, NewCapsule, ProjectId, StoredCapsule};
 
 use crate::{Principal, Result, ServiceError, Services};
 
+/// The stacks a capsule can be generated in, as (id, name for people), in the order to offer.
+pub fn stacks() -> Vec<(&'static str, &'static str)> {
+    ql_engine::stacks::Stack::ALL.iter().map(|stack| (stack.id(), stack.label())).collect()
+}
+
 /// Generations one replica runs at once; more wait their turn (within the request timeout).
 pub const MAX_CONCURRENT_GENERATIONS: usize = 2;
 

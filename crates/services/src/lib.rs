@@ -19,7 +19,7 @@ mod sign_in;
 use ql_store::Store;
 
 pub use api_keys::{IssuedKey, KeyPrincipal, hash_key};
-pub use capsules::{CapsuleInput, CapsuleSummary};
+pub use capsules::{CapsuleInput, CapsuleSummary, stacks};
 pub use error::ServiceError;
 pub use llm::cache::{AnswerCache, CacheMode, CacheSettings, RedisCache};
 pub use llm::quota::{Counters, MemoryCounters, QuotaSettings, Quotas, RedisCounters};

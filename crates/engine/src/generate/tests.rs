@@ -6,8 +6,12 @@ use super::*;
 use crate::templates::tests::EXAMPLES;
 
 fn options(run_tests: bool) -> Options {
+    options_for(Stack::PythonFastapi, run_tests)
+}
+
+fn options_for(stack: Stack, run_tests: bool) -> Options {
     Options {
-        stack: Stack::PythonFastapi,
+        stack,
         model: None,
         budget: crate::model_generation::Budget::default(),
         run_tests,
@@ -20,11 +24,13 @@ fn options(run_tests: bool) -> Options {
 #[tokio::test]
 async fn without_tests_each_example_becomes_a_verified_deterministic_capsule() {
     let key = ql_capsule::InstallationKey::generate();
-    for description in EXAMPLES {
+    for (stack, description) in
+        Stack::ALL.iter().flat_map(|stack| EXAMPLES.iter().map(move |example| (*stack, *example)))
+    {
         let steps = std::sync::Mutex::new(Vec::new());
         let record =
             |step: Step| steps.lock().unwrap_or_else(std::sync::PoisonError::into_inner).push(step);
-        let generated = generate(description, &options(false), &key, &record)
+        let generated = generate(description, &options_for(stack, false), &key, &record)
             .await
             .unwrap_or_else(|error| panic!("{error}"));
         assert_eq!(
@@ -34,9 +40,9 @@ async fn without_tests_each_example_becomes_a_verified_deterministic_capsule() {
         let verified = ql_capsule::verify(&generated.capsule.bytes, &ql_capsule::Limits::default())
             .unwrap_or_else(|error| panic!("{error}"));
         assert_eq!(verified.files.len(), generated.files.len());
-        assert_eq!(verified.manifest.stack, "python-fastapi");
+        assert_eq!(verified.manifest.stack, stack.id());
         assert!(!verified.manifest.validation.tests_ran);
-        let again = generate(description, &options(false), &key, &|_| {})
+        let again = generate(description, &options_for(stack, false), &key, &|_| {})
             .await
             .unwrap_or_else(|error| panic!("{error}"));
         assert_eq!(
@@ -66,27 +72,43 @@ async fn meaningless_and_oversized_descriptions_are_refused_with_a_sentence() {
 #[tokio::test]
 async fn generated_apps_pass_their_own_tests_in_the_sandbox() {
     let key = ql_capsule::InstallationKey::generate();
-    for description in EXAMPLES {
-        let generated = generate(description, &options(true), &key, &|_| {})
-            .await
-            .unwrap_or_else(|error| panic!("{description}: {error}"));
-        let report = generated.tests.as_ref().unwrap_or_else(|| panic!("tests ran"));
-        assert!(report.succeeded() && report.passed >= 40, "{report:?}");
-        assert!(report.coverage_percent.is_some_and(|coverage| coverage >= 85.0), "{report:?}");
-        let manifest = &generated.capsule.manifest;
-        assert_eq!(
-            (manifest.validation.tests_passed, manifest.validation.tests_failed),
-            (report.passed, 0)
-        );
-        eprintln!(
-            "{}: {} tests passed, coverage {:?}%, {:.1} s",
-            generated.spec.name, report.passed, report.coverage_percent, report.seconds
-        );
+    for stack in Stack::ALL {
+        for description in EXAMPLES {
+            let generated = generate(description, &options_for(*stack, true), &key, &|_| {})
+                .await
+                .unwrap_or_else(|error| panic!("{} {description}: {error}", stack.id()));
+            let report = generated.tests.as_ref().unwrap_or_else(|| panic!("tests ran"));
+            assert!(report.succeeded() && report.passed >= 40, "{report:?}");
+            assert!(report.coverage_percent.is_some_and(|coverage| coverage >= 85.0), "{report:?}");
+            let manifest = &generated.capsule.manifest;
+            assert_eq!(
+                (manifest.validation.tests_passed, manifest.validation.tests_failed),
+                (report.passed, 0)
+            );
+            eprintln!(
+                "{} {}: {} tests passed, coverage {:?}%, {:.1} s",
+                stack.id(),
+                generated.spec.name,
+                report.passed,
+                report.coverage_percent,
+                report.seconds
+            );
+        }
     }
 }
 
 /// The schemathesis release the fuzz test runs.
 const SCHEMATHESIS: &str = "schemathesis==4.32.5";
+
+/// How the fuzz test starts a stack's app inside the sandbox.
+fn serve_command(stack: Stack) -> &'static str {
+    match stack {
+        Stack::PythonFastapi => "python -m app",
+        Stack::TypescriptExpress => {
+            "node node_modules/typescript/bin/tsc -p tsconfig.json && node dist/src/server.js"
+        }
+    }
+}
 
 #[tokio::test]
 async fn generated_apps_survive_schemathesis_fuzzing_from_their_openapi_document() {
@@ -94,46 +116,49 @@ async fn generated_apps_survive_schemathesis_fuzzing_from_their_openapi_document
     let schemathesis = crate::deps::prepare_python_tool(SCHEMATHESIS, &cache)
         .await
         .unwrap_or_else(|error| panic!("{error}"));
-    for description in EXAMPLES {
-        let spec = crate::spec::extract(description).unwrap_or_else(|error| panic!("{error}")).spec;
-        let files = templates::render(&spec, Stack::PythonFastapi)
-            .unwrap_or_else(|error| panic!("{error}"));
-        let requirements = files
-            .iter()
-            .find(|file| file.path == "requirements.txt")
-            .map(|file| file.contents.clone())
-            .unwrap_or_default();
-        let (dependencies, _) = crate::deps::prepare(Stack::PythonFastapi, &requirements, &cache)
-            .await
-            .unwrap_or_else(|error| panic!("{error}"));
-        let project = write_project(&files).unwrap_or_else(|error| panic!("{error}"));
-        // The app and its fuzzer share the sandbox's own loopback; nothing leaves it.
-        let script = format!(
-            "PORT=8000 DATABASE_PATH=/tmp/app.db python -m app > /tmp/app.log 2>&1 &\n\
-             for i in $(seq 100); do python -c 'import urllib.request; urllib.request.urlopen(\"http://127.0.0.1:8000/healthz\")' 2>/dev/null && break; sleep 0.1; done\n\
-             {}/bin/python -c 'import sys; from schemathesis.cli import schemathesis; sys.argv[0] = \"schemathesis\"; sys.exit(schemathesis())' \
-             run http://127.0.0.1:8000/openapi.json --checks all --max-examples 25 --seed 1\n\
-             status=$?; [ $status -ne 0 ] && tail -20 /tmp/app.log; exit $status",
-            schemathesis.display()
-        );
-        let job = ql_sandbox::Job {
-            project: project.path().to_owned(),
-            command: vec!["sh".into(), "-c".into(), script],
-            env: Vec::new(),
-            read_only: vec![dependencies.clone(), schemathesis.clone()],
-            path: vec![dependencies.join("bin")],
-            limits: ql_sandbox::Limits {
-                wall: Duration::from_secs(300),
-                cpu_seconds: 300,
-                ..ql_sandbox::Limits::default()
-            },
-        };
-        let outcome = ql_sandbox::run(&job).await.unwrap_or_else(|error| panic!("{error}"));
-        let output = format!("{}{}", outcome.stdout, outcome.stderr);
-        assert!(outcome.success(), "{}: schemathesis found problems:\n{output}", spec.name);
-        let summary =
-            output.lines().rev().find(|line| line.contains("generated")).unwrap_or_default();
-        eprintln!("{}: {}", spec.name, summary.trim());
+    for stack in Stack::ALL {
+        for description in EXAMPLES {
+            let spec =
+                crate::spec::extract(description).unwrap_or_else(|error| panic!("{error}")).spec;
+            let files = templates::render(&spec, *stack).unwrap_or_else(|error| panic!("{error}"));
+            let (dependencies, _) = crate::deps::prepare(*stack, &files, &cache)
+                .await
+                .unwrap_or_else(|error| panic!("{error}"));
+            let project = write_project(&files).unwrap_or_else(|error| panic!("{error}"));
+            // The app and its fuzzer share the sandbox's own loopback; nothing leaves it.
+            let script = format!(
+                "({serve}) > /tmp/app.log 2>&1 &\n\
+                 for i in $(seq 300); do python3 -c 'import urllib.request; urllib.request.urlopen(\"http://127.0.0.1:8000/healthz\")' 2>/dev/null && break; sleep 0.1; done\n\
+                 {tool}/bin/python -c 'import sys; from schemathesis.cli import schemathesis; sys.argv[0] = \"schemathesis\"; sys.exit(schemathesis())' \
+                 run http://127.0.0.1:8000/openapi.json --checks all --max-examples 25 --seed 1\n\
+                 status=$?; [ $status -ne 0 ] && tail -20 /tmp/app.log; exit $status",
+                serve = serve_command(*stack),
+                tool = schemathesis.display()
+            );
+            let mut job = crate::validate::sandbox_job(
+                *stack,
+                project.path(),
+                &dependencies,
+                Some(vec!["sh".into(), "-c".into(), script]),
+                Duration::from_secs(300),
+            );
+            job.env.extend([
+                ("PORT".into(), "8000".into()),
+                ("DATABASE_PATH".into(), "/tmp/app.db".into()),
+            ]);
+            job.read_only.push(schemathesis.clone());
+            let outcome = ql_sandbox::run(&job).await.unwrap_or_else(|error| panic!("{error}"));
+            let output = format!("{}{}", outcome.stdout, outcome.stderr);
+            assert!(
+                outcome.success(),
+                "{} {}: schemathesis found problems:\n{output}",
+                stack.id(),
+                spec.name
+            );
+            let summary =
+                output.lines().rev().find(|line| line.contains("generated")).unwrap_or_default();
+            eprintln!("{} {}: {}", stack.id(), spec.name, summary.trim());
+        }
     }
 }
 
@@ -172,4 +197,39 @@ async fn generated_apps_a_models_project_becomes_a_capsule_that_names_the_model(
         .map(|error| error.to_string())
         .unwrap_or_default();
     assert!(error.contains("always validated"), "{error}");
+}
+
+#[tokio::test]
+async fn generated_apps_a_models_typescript_project_is_installed_from_the_engines_own_lock() {
+    // The model writes no lock (it cannot know the integrity hashes); the engine adds its own.
+    let written = crate::model_generation::tests::answer_in(
+        Stack::TypescriptExpress,
+        EXAMPLES[2],
+        |_, contents| contents,
+    );
+    assert!(!written.contains("path=package-lock.json"));
+    let spec = crate::spec::extract(EXAMPLES[2]).unwrap_or_else(|error| panic!("{error}")).spec;
+    let scripted = std::sync::Arc::new(ql_router::providers::scripted::Scripted::new(
+        "scripted",
+        [
+            ql_router::providers::scripted::Step::Reply(
+                serde_json::to_string(&spec).unwrap_or_default(),
+            ),
+            ql_router::providers::scripted::Step::Reply(written),
+        ],
+    ));
+    let model =
+        crate::model_generation::ProviderModel { provider: scripted, model: "writer".into() };
+    let options = Options {
+        model: Some(std::sync::Arc::new(model)),
+        ..options_for(Stack::TypescriptExpress, true)
+    };
+    let key = ql_capsule::InstallationKey::generate();
+    let generated = generate(EXAMPLES[2], &options, &key, &|_| {})
+        .await
+        .unwrap_or_else(|error| panic!("{error}"));
+    assert!(generated.files.iter().any(|file| file.path == "package-lock.json"));
+    let validation = &generated.capsule.manifest.validation;
+    assert!(validation.tests_ran && validation.tests_passed > 40, "{validation:?}");
+    assert_eq!(generated.capsule.manifest.stack, "typescript-express");
 }

@@ -39,11 +39,19 @@ fn a_failure_is_recognised_whatever_its_numbers() {
 
 /// The offline project as a model would answer it, with one change applied.
 pub(crate) fn answer(description: &str, change: impl Fn(&str, String) -> String) -> String {
+    answer_in(Stack::PythonFastapi, description, change)
+}
+
+/// The same in `stack`, without the files the engine writes itself (the npm lock).
+pub(crate) fn answer_in(
+    stack: Stack,
+    description: &str,
+    change: impl Fn(&str, String) -> String,
+) -> String {
     let spec = crate::spec::extract(description).unwrap_or_else(|error| panic!("{error}")).spec;
-    let files = crate::templates::render(&spec, Stack::PythonFastapi)
-        .unwrap_or_else(|error| panic!("{error}"));
+    let files = crate::templates::render(&spec, stack).unwrap_or_else(|error| panic!("{error}"));
     let mut text = String::from("Here is the project.\n");
-    for file in files {
+    for file in files.into_iter().filter(|file| file.path != "package-lock.json") {
         let fence = if file.contents.contains("```") { "````" } else { "```" };
         text.push_str(&format!(
             "{fence}text path={}\n{}{fence}\n",

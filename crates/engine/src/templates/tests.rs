@@ -1,5 +1,5 @@
-//! Rendered projects: every file present, every Python file free of syntax errors and of
-//! high-severity findings, hostile names kept safe.
+//! Rendered projects: every file present for every stack, every source file free of syntax
+//! errors and of high-severity findings, hostile names kept safe.
 
 use super::*;
 use crate::spec::extract;
@@ -10,14 +10,23 @@ pub(crate) const EXAMPLES: &[&str] = &[
     "Track expenses: each expense has an amount, a currency (one of EUR, USD or GBP), a date, a category and an optional description.",
 ];
 
-fn rendered(description: &str) -> Vec<GeneratedFile> {
+/// Names that are reserved words, or hold quotes, braces or SQL, in the target languages.
+const HOSTILE: &str = "Classes have a type, a \"quoted\" name, a {braced} value, a select, a from, an import, a def and a `drop table users;--` note. Selects have a where and a json. Imports have a lambda. Dates have a constructor, a prototype and a function. Objects have a date, a this and an export.";
+
+fn rendered_in(stack: Stack, description: &str) -> Vec<GeneratedFile> {
     let spec = extract(description).unwrap_or_else(|error| panic!("{error}")).spec;
-    render(&spec, Stack::PythonFastapi).unwrap_or_else(|error| panic!("{error}"))
+    render(&spec, stack).unwrap_or_else(|error| panic!("{error}"))
 }
 
-fn check_python(files: &[GeneratedFile]) {
+fn rendered(description: &str) -> Vec<GeneratedFile> {
+    rendered_in(Stack::PythonFastapi, description)
+}
+
+/// Every file the analyzer reads parses cleanly and has no high-severity finding.
+fn check_sources(files: &[GeneratedFile]) {
     let options = ql_analyzer::Options::default();
-    for file in files.iter().filter(|file| file.path.ends_with(".py")) {
+    for file in files.iter().filter(|file| file.path.ends_with(".py") || file.path.ends_with(".ts"))
+    {
         let report = ql_analyzer::analyze(&file.path, file.contents.as_bytes(), &options)
             .unwrap_or_else(|error| panic!("{}: {error}", file.path));
         assert!(
@@ -36,53 +45,106 @@ fn check_python(files: &[GeneratedFile]) {
     }
 }
 
+fn paths(files: &[GeneratedFile]) -> Vec<&str> {
+    files.iter().map(|file| file.path.as_str()).collect()
+}
+
+fn contents<'a>(files: &'a [GeneratedFile], path: &str) -> &'a str {
+    files
+        .iter()
+        .find(|file| file.path == path)
+        .map(|file| file.contents.as_str())
+        .unwrap_or_else(|| panic!("{path} missing from {:?}", paths(files)))
+}
+
 #[test]
-fn the_examples_render_complete_projects() {
-    for description in EXAMPLES {
-        let files = rendered(description);
-        let paths: Vec<&str> = files.iter().map(|file| file.path.as_str()).collect();
-        for expected in [
-            "README.md",
-            "requirements.txt",
-            "Dockerfile",
-            ".gitignore",
-            "app/main.py",
-            "app/models.py",
-            "tests/conftest.py",
-        ] {
-            assert!(paths.contains(&expected), "{expected} missing from {paths:?}");
+fn the_examples_render_complete_projects_in_every_stack() {
+    let expected: &[(Stack, &[&str])] = &[
+        (
+            Stack::PythonFastapi,
+            &[
+                "README.md",
+                "requirements.txt",
+                "Dockerfile",
+                ".gitignore",
+                "app/main.py",
+                "app/models.py",
+                "tests/conftest.py",
+            ],
+        ),
+        (
+            Stack::TypescriptExpress,
+            &[
+                "README.md",
+                "package.json",
+                "package-lock.json",
+                "tsconfig.json",
+                "Dockerfile",
+                ".gitignore",
+                "src/app.ts",
+                "src/server.ts",
+                "src/openapi.ts",
+                "tests/helpers.ts",
+                "tests/app.test.ts",
+            ],
+        ),
+    ];
+    for (stack, files_expected) in expected {
+        for description in EXAMPLES {
+            let files = rendered_in(*stack, description);
+            for path in *files_expected {
+                assert!(paths(&files).contains(path), "{path} missing from {:?}", paths(&files));
+            }
+            assert!(
+                files
+                    .iter()
+                    .all(|file| !file.contents.contains("{{") && !file.contents.contains("{%")),
+                "a template tag leaked"
+            );
+            check_sources(&files);
         }
-        assert!(
-            files.iter().all(|file| !file.contents.contains("{{") && !file.contents.contains("{%")),
-            "a template tag leaked"
-        );
-        check_python(&files);
     }
     let library = rendered(EXAMPLES[0]);
-    let paths: Vec<&str> = library.iter().map(|file| file.path.as_str()).collect();
     for entity in ["members", "books", "loans"] {
-        assert!(paths.contains(&format!("app/routes/{entity}_routes.py").as_str()));
-        assert!(paths.contains(&format!("tests/test_{entity}.py").as_str()));
+        assert!(paths(&library).contains(&format!("app/routes/{entity}_routes.py").as_str()));
+        assert!(paths(&library).contains(&format!("tests/test_{entity}.py").as_str()));
     }
-    let requirements = &library
-        .iter()
-        .find(|file| file.path == "requirements.txt")
-        .map(|file| file.contents.clone())
-        .unwrap_or_default();
+    let requirements = contents(&library, "requirements.txt");
     assert!(requirements.lines().all(|line| line.contains("==")), "every dependency is pinned");
+
+    let library = rendered_in(Stack::TypescriptExpress, EXAMPLES[0]);
+    for entity in ["members", "books", "loans"] {
+        assert!(paths(&library).contains(&format!("src/entities/{entity}.ts").as_str()));
+        assert!(paths(&library).contains(&format!("tests/{entity}.test.ts").as_str()));
+    }
+}
+
+#[test]
+fn the_package_json_pins_exactly_what_the_lock_holds() {
+    let files = rendered_in(Stack::TypescriptExpress, EXAMPLES[1]);
+    let manifest: serde_json::Value = serde_json::from_str(contents(&files, "package.json"))
+        .unwrap_or_else(|error| panic!("{error}"));
+    let lock: serde_json::Value = serde_json::from_str(contents(&files, "package-lock.json"))
+        .unwrap_or_else(|error| panic!("{error}"));
+    let name = extract(EXAMPLES[1]).unwrap_or_else(|error| panic!("{error}")).spec.name;
+    assert_eq!(manifest["name"], name.replace('_', "-"));
+    assert_eq!(lock["name"], manifest["name"]);
+    for kind in ["dependencies", "devDependencies"] {
+        assert_eq!(manifest[kind], lock["packages"][""][kind], "{kind}");
+        for (name, version) in manifest[kind].as_object().into_iter().flatten() {
+            let version = version.as_str().unwrap_or_default();
+            assert!(version.chars().all(|c| c.is_ascii_digit() || c == '.'), "{name} {version}");
+        }
+    }
+    assert_eq!(manifest["dependencies"]["better-sqlite3"].as_str().map(|v| &v[..3]), Some("12."));
+    crate::deps::check(Stack::TypescriptExpress, &files).unwrap_or_else(|error| panic!("{error}"));
 }
 
 #[test]
 fn reserved_words_quotes_braces_and_sql_in_names_stay_safe() {
-    let files = rendered(
-        "Classes have a type, a \"quoted\" name, a {braced} value, a select, a from, an import, a def and a `drop table users;--` note. Selects have a where and a json. Imports have a lambda.",
-    );
-    check_python(&files);
-    let models = files
-        .iter()
-        .find(|file| file.path == "app/models.py")
-        .map(|file| file.contents.clone())
-        .unwrap_or_default();
+    let files = rendered(HOSTILE);
+    check_sources(&files);
+    let models = contents(&files, "app/models.py");
     assert!(
         models
             .contains("type_: Annotated[StrictStr, Field(max_length=255)] = Field(alias=\"type\")"),
@@ -90,9 +152,27 @@ fn reserved_words_quotes_braces_and_sql_in_names_stay_safe() {
     );
     assert!(models.contains("from_:"), "{models}");
     assert!(!models.contains("drop table"), "{models}");
+
+    let files = rendered_in(Stack::TypescriptExpress, HOSTILE);
+    check_sources(&files);
+    let helpers = contents(&files, "tests/helpers.ts");
+    // Entity names never become bare identifiers that shadow JavaScript's globals.
+    assert!(helpers.contains("export async function createDate("), "{helpers}");
+    assert!(!helpers.contains("function Date"), "{helpers}");
+    let entities = contents(&files, "src/entities/index.ts");
+    assert!(entities.contains("datesEntity"), "{entities}");
+    // The SQL in a name only ever appears inside a string (the summary, a sample value).
+    for file in files
+        .iter()
+        .filter(|file| file.path.starts_with("src/entities/") || file.path == "src/db.ts")
+    {
+        assert!(!file.contents.contains("drop table"), "{}", file.path);
+    }
 }
 
 #[test]
 fn rendering_is_deterministic() {
-    assert_eq!(rendered(EXAMPLES[1]), rendered(EXAMPLES[1]));
+    for stack in Stack::ALL {
+        assert_eq!(rendered_in(*stack, EXAMPLES[1]), rendered_in(*stack, EXAMPLES[1]));
+    }
 }

@@ -105,16 +105,22 @@ pub struct FieldView {
     /// The referenced entity's name and table, for link columns.
     pub parent: Option<String>,
     pub parent_table: Option<String>,
+    /// The values an enum allows (empty for other kinds).
+    pub values: Vec<String>,
     /// A Python expression of a valid value, using the integer `n` for variety.
     pub sample_py: String,
-    /// Python literals the app must refuse, with an id each.
+    /// The same as a TypeScript expression.
+    pub sample_ts: String,
+    /// Values the app must refuse, with an id each.
     pub invalid: Vec<InvalidValue>,
 }
 
+/// A value the app must refuse, written in each language the tests are.
 #[derive(Debug, Clone, Serialize)]
 pub struct InvalidValue {
     pub id: String,
     pub py: String,
+    pub ts: String,
 }
 
 /// A child entity's link column that points at this entity.
@@ -268,6 +274,11 @@ fn entity_view(spec: &AppSpec, entity: &Entity) -> EntityView {
     }
 }
 
+/// A kind's name, Python type, SQL type, sample values (Python, TypeScript) and the values it
+/// refuses as (id, Python, TypeScript).
+type KindRules<'a> =
+    (&'static str, String, &'static str, String, String, Vec<(&'a str, &'a str, &'a str)>);
+
 fn field_view(
     name: &str,
     ty: &FieldType,
@@ -280,93 +291,116 @@ fn field_view(
     } else {
         name.to_owned()
     };
-    let invalid = |pairs: &[(&str, &str)]| -> Vec<InvalidValue> {
-        pairs
-            .iter()
-            .map(|(id, py)| InvalidValue { id: (*id).to_owned(), py: (*py).to_owned() })
-            .collect()
-    };
-    let long_string = format!("\"x\" * {}", MAX_STRING + 1);
-    let long_text = format!("\"x\" * {}", MAX_TEXT + 1);
-    let (kind, py_type, sql_type, sample_py, invalid) = match (ty, parent) {
+    let label = name.replace('_', " ");
+    let long =
+        |limit: usize| (format!("\"x\" * {}", limit + 1), format!("\"x\".repeat({})", limit + 1));
+    let (long_string_py, long_string_ts) = long(MAX_STRING);
+    let (long_text_py, long_text_ts) = long(MAX_TEXT);
+    // (id, Python, TypeScript) of each value the app must refuse.
+    let not_a_number: (&str, &str, &str) = ("string", "\"twelve\"", "\"twelve\"");
+    let a_number: (&str, &str, &str) = ("number", "12345", "12345");
+    let huge: (&str, &str, &str) = ("huge", "2**64", "2 ** 64");
+    let a_boolean: (&str, &str, &str) = ("boolean", "True", "true");
+    let mut values = Vec::new();
+    let (kind, py_type, sql_type, sample_py, sample_ts, invalid): KindRules = match (ty, parent) {
         (_, Some(_)) => (
             "link",
             "IdValue".to_owned(),
             "INTEGER",
             String::new(),
-            invalid(&[("string", "\"1\""), ("zero", "0"), ("huge", "2**64")]),
+            String::new(),
+            vec![("string", "\"1\"", "\"1\""), ("zero", "0", "0"), huge],
         ),
         (FieldType::String, _) => (
             "string",
             format!("Annotated[StrictStr, Field(max_length={MAX_STRING})]"),
             "TEXT",
-            format!("f\"{} {{n}}\"", name.replace('_', " ")),
-            invalid(&[("number", "12345"), ("too_long", &long_string), ("list", "[\"a\"]")]),
+            format!("f\"{label} {{n}}\""),
+            format!("`{label} ${{n}}`"),
+            vec![a_number, ("too_long", &long_string_py, &long_string_ts), ("list", "[\"a\"]", "[\"a\"]")],
         ),
         (FieldType::Text, _) => (
             "text",
             format!("Annotated[StrictStr, Field(max_length={MAX_TEXT})]"),
             "TEXT",
-            format!("f\"Some {} for item {{n}}.\"", name.replace('_', " ")),
-            invalid(&[("number", "12345"), ("too_long", &long_text)]),
+            format!("f\"Some {label} for item {{n}}.\""),
+            format!("`Some {label} for item ${{n}}.`"),
+            vec![a_number, ("too_long", &long_text_py, &long_text_ts)],
         ),
         (FieldType::Integer, _) => (
             "integer",
             "IntegerValue".to_owned(),
             "INTEGER",
             "1000 + n".to_owned(),
-            invalid(&[("string", "\"twelve\""), ("fraction", "1.5"), ("huge", "2**64"), ("boolean", "True")]),
+            "1000 + n".to_owned(),
+            vec![not_a_number, ("fraction", "1.5", "1.5"), huge, a_boolean],
         ),
         (FieldType::Number, _) => (
             "number",
             "Annotated[float, Field(strict=True, allow_inf_nan=False)]".to_owned(),
             "REAL",
             "n + 0.5".to_owned(),
-            invalid(&[("string", "\"twelve\""), ("boolean", "True")]),
+            "n + 0.5".to_owned(),
+            vec![not_a_number, a_boolean],
         ),
         (FieldType::Boolean, _) => (
             "boolean",
             "StrictBool".to_owned(),
             "INTEGER",
             "n % 2 == 0".to_owned(),
-            invalid(&[("string", "\"yes\""), ("number", "1")]),
+            "n % 2 === 0".to_owned(),
+            vec![("string", "\"yes\"", "\"yes\""), ("number", "1", "1")],
         ),
         (FieldType::Date, _) => (
             "date",
             "IsoDate".to_owned(),
             "TEXT",
             "(datetime.date(2024, 1, 1) + datetime.timedelta(days=n)).isoformat()".to_owned(),
-            invalid(&[("text", "\"not-a-date\""), ("number", "20240101"), ("month_13", "\"2024-13-01\"")]),
+            "isoDate(n)".to_owned(),
+            vec![
+                ("text", "\"not-a-date\"", "\"not-a-date\""),
+                ("number", "20240101", "20240101"),
+                ("month_13", "\"2024-13-01\"", "\"2024-13-01\""),
+            ],
         ),
         (FieldType::Datetime, _) => (
             "datetime",
             "IsoDatetime".to_owned(),
             "TEXT",
             "(datetime.datetime(2024, 1, 1, 9, 0, tzinfo=datetime.timezone.utc) + datetime.timedelta(hours=n)).isoformat()".to_owned(),
-            invalid(&[("text", "\"not-a-time\""), ("number", "1700000000")]),
+            "isoDatetime(n)".to_owned(),
+            vec![("text", "\"not-a-time\"", "\"not-a-time\""), ("number", "1700000000", "1700000000")],
         ),
         (FieldType::Email, _) => (
             "email",
             "Annotated[StrictStr, Field(max_length=254, pattern=EMAIL_PATTERN)]".to_owned(),
             "TEXT",
             "f\"user{n}@example.com\"".to_owned(),
-            invalid(&[("no_at", "\"not-an-email\""), ("number", "12345")]),
+            "`user${n}@example.com`".to_owned(),
+            vec![("no_at", "\"not-an-email\"", "\"not-an-email\""), a_number],
         ),
         (FieldType::Url, _) => (
             "url",
             "Annotated[StrictStr, Field(max_length=2048, pattern=URL_PATTERN)]".to_owned(),
             "TEXT",
             format!("f\"https://example.com/{name}/{{n}}\""),
-            invalid(&[("no_scheme", "\"not a url\""), ("number", "12345")]),
+            format!("`https://example.com/{name}/${{n}}`"),
+            vec![("no_scheme", "\"not a url\"", "\"not a url\""), a_number],
         ),
-        (FieldType::Enum(values), _) => {
-            let literals: Vec<String> = values.iter().map(|value| python_string(value)).collect();
+        (FieldType::Enum(listed), _) => {
+            values = listed.clone();
+            // JSON string literals are Python's and TypeScript's too.
+            let literals: Vec<String> = listed.iter().map(|value| python_string(value)).collect();
             (
                 "enum",
                 format!("Literal[{}]", literals.join(", ")),
                 "TEXT",
                 format!("[{}][n % {}]", literals.join(", "), literals.len()),
-                invalid(&[("not_listed", "\"NOT-A-LISTED-VALUE\""), ("number", "12345")]),
+                format!("[{}][n % {}]", literals.join(", "), literals.len()),
+                vec![
+                    ("not_listed", "\"NOT-A-LISTED-VALUE\"", "\"NOT-A-LISTED-VALUE\""),
+                    a_number,
+                ],
             )
         }
     };
@@ -381,14 +415,33 @@ fn field_view(
         sql_type,
         parent: parent.map(|parent| parent.name.clone()),
         parent_table: parent.map(|parent| parent.plural.clone()),
+        values,
         sample_py,
-        invalid,
+        sample_ts,
+        invalid: invalid
+            .into_iter()
+            .map(|(id, py, ts)| InvalidValue {
+                id: id.to_owned(),
+                py: py.to_owned(),
+                ts: ts.to_owned(),
+            })
+            .collect(),
     }
 }
 
 /// A Python string literal for any text (JSON's escapes are Python's).
 pub fn python_string(text: &str) -> String {
     serde_json::to_string(text).unwrap_or_else(|_| "\"\"".to_owned())
+}
+
+/// `line_items` → `lineItems`.
+pub fn lower_camel(name: &str) -> String {
+    let upper = camel(name);
+    let mut characters = upper.chars();
+    characters
+        .next()
+        .map(|first| first.to_ascii_lowercase().to_string() + characters.as_str())
+        .unwrap_or_default()
 }
 
 /// `line_item` → `LineItem`.

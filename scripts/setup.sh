@@ -48,6 +48,12 @@ if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
   rustup target add wasm32-unknown-unknown
 fi
 
+# The engine measures generated Rust projects' coverage with LLVM's tools.
+if ! rustup component list --installed | grep -q '^llvm-tools'; then
+  step "Rust component llvm-tools"
+  rustup component add llvm-tools
+fi
+
 if [ "$(wasm-bindgen --version 2>/dev/null | awk '{print $2}')" != "$wasm_bindgen_version" ]; then
   step "wasm-bindgen-cli $wasm_bindgen_version"
   # Its own lock file pins a yanked crate, so it installs without --locked.

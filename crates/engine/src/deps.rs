@@ -7,6 +7,7 @@
 
 mod node;
 mod python;
+pub(crate) mod rust;
 
 use std::future::Future;
 use std::path::{Path, PathBuf};
@@ -44,6 +45,7 @@ pub fn locked_manifests(
     match stack {
         Stack::PythonFastapi => Ok(Vec::new()),
         Stack::TypescriptExpress => Ok(vec![node::lock_for(project_name)?]),
+        Stack::RustAxum => Ok(vec![rust::lock_for(project_name)]),
     }
 }
 
@@ -52,6 +54,7 @@ pub fn check(stack: Stack, files: &[GeneratedFile]) -> Result<(), EngineError> {
     match stack {
         Stack::PythonFastapi => python::canonical(files).map(drop),
         Stack::TypescriptExpress => node::canonical(files).map(drop),
+        Stack::RustAxum => rust::canonical(files).map(drop),
     }
 }
 
@@ -59,7 +62,8 @@ pub fn check(stack: Stack, files: &[GeneratedFile]) -> Result<(), EngineError> {
 /// now if missing. Answers the directory and whether it was cached.
 ///
 /// For python-fastapi it is a virtual environment (`bin/python`); for typescript-express it
-/// holds `node_modules`.
+/// holds `node_modules`; for rust-axum, `vendor` (the crates' sources), `target` (them
+/// compiled) and `toolchain.txt` (where the toolchain is).
 pub async fn prepare(
     stack: Stack,
     files: &[GeneratedFile],
@@ -80,6 +84,16 @@ pub async fn prepare(
             let root = cache_root.to_owned();
             install_once(stack.id(), &canonical, cache_root, |staging| async move {
                 node::install(&staging, &text, &root).await
+            })
+            .await
+        }
+        Stack::RustAxum => {
+            // The compiled crates depend on the compiler too.
+            let toolchain = rust::toolchain(cache_root).await?;
+            let canonical = format!("{}{}", rust::canonical(files)?, toolchain.display());
+            let root = cache_root.to_owned();
+            install_once(stack.id(), &canonical, cache_root, |staging| async move {
+                rust::install(&staging, &root).await
             })
             .await
         }

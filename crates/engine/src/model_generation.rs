@@ -337,6 +337,16 @@ fn system_prompt(stack: Stack) -> String {
              typescript 5.9.3. The platform writes package-lock.json itself; do not write it. src/app.ts exports \
              `createApp(databasePath)` answering `{ app, database }`; src/server.ts serves on $PORT (default 8000)."
         }
+        Stack::RustAxum => {
+            "Rust 2024 edition, axum 0.8, sqlx 0.9 over SQLite (runtime-tokio, no compile-time checked queries), tokio, \
+             serde_json; integration tests in tests/ driving the router with tower::ServiceExt::oneshot. Cargo.toml's \
+             [lib] is named `app` (src/lib.rs with `pub fn create_app(pool: SqlitePool) -> Router` and \
+             `pub mod db` with `pub async fn connect(path: &str)`); its [dependencies] are exactly: axum =0.8.9 \
+             (default-features = false, features http1, json, query, tokio), serde =1.0.229, serde_json =1.0.154, \
+             sqlx =0.9.0 (default-features = false, features runtime-tokio, sqlite), tokio =1.54.1 (rt-multi-thread, \
+             macros, net, signal), tower =0.5.3 (default-features = false, features util). The platform writes \
+             Cargo.lock itself; do not write it. src/main.rs serves on $PORT (default 8000)."
+        }
     };
     format!(
         "You write complete, working projects. Stack: {} — {conventions}\n\

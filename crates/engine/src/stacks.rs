@@ -9,6 +9,8 @@ pub enum Stack {
     PythonFastapi,
     /// Node 20, TypeScript, Express 5, better-sqlite3, node:test with coverage.
     TypescriptExpress,
+    /// axum and sqlx over SQLite on tokio, `cargo test` with coverage.
+    RustAxum,
 }
 
 /// How to install, test and run a generated project, from its root.
@@ -24,13 +26,15 @@ pub const DEFAULT_PORT: u16 = 8000;
 
 impl Stack {
     /// Every stack, in the order the UI offers them.
-    pub const ALL: &'static [Stack] = &[Stack::PythonFastapi, Stack::TypescriptExpress];
+    pub const ALL: &'static [Stack] =
+        &[Stack::PythonFastapi, Stack::TypescriptExpress, Stack::RustAxum];
 
     /// The stack's id (`python-fastapi`).
     pub fn id(self) -> &'static str {
         match self {
             Self::PythonFastapi => "python-fastapi",
             Self::TypescriptExpress => "typescript-express",
+            Self::RustAxum => "rust-axum",
         }
     }
 
@@ -39,6 +43,7 @@ impl Stack {
         match self {
             Self::PythonFastapi => "Python · FastAPI · SQLite · pytest",
             Self::TypescriptExpress => "TypeScript · Express · better-sqlite3 · node:test",
+            Self::RustAxum => "Rust · axum · sqlx · SQLite · cargo test",
         }
     }
 
@@ -61,6 +66,11 @@ impl Stack {
                 install: "npm ci",
                 test: "npm test",
                 run: "npm run build && npm start",
+            },
+            Self::RustAxum => StackCommands {
+                install: "cargo fetch",
+                test: "cargo test",
+                run: "cargo run --release",
             },
         }
     }

@@ -78,10 +78,31 @@ const TYPESCRIPT_EXPRESS: &[Template] = templates!("typescript-express":
     "tests/{plural}.test.ts",
 );
 
+const RUST_AXUM: &[Template] = templates!("rust-axum":
+    "README.md",
+    "Cargo.toml",
+    "Dockerfile",
+    ".gitignore",
+    ".dockerignore",
+    "src/main.rs",
+    "src/lib.rs",
+    "src/db.rs",
+    "src/error.rs",
+    "src/fields.rs",
+    "src/openapi.rs",
+    "src/resource.rs",
+    "src/entities/mod.rs",
+    "src/entities/{plural}.rs",
+    "tests/common/mod.rs",
+    "tests/app.rs",
+    "tests/{plural}.rs",
+);
+
 fn templates(stack: Stack) -> &'static [Template] {
     match stack {
         Stack::PythonFastapi => PYTHON_FASTAPI,
         Stack::TypescriptExpress => TYPESCRIPT_EXPRESS,
+        Stack::RustAxum => RUST_AXUM,
     }
 }
 
@@ -99,6 +120,8 @@ pub fn render(spec: &AppSpec, stack: Stack) -> Result<Vec<GeneratedFile>, Engine
     environment.set_keep_trailing_newline(true);
     environment.add_filter("py_string", |text: String| python_string(&text));
     environment.add_filter("camel", |text: String| camel(&text));
+    // Rust's string literal of any text (its `Debug` form).
+    environment.add_filter("rs_string", |text: String| format!("{text:?}"));
     environment.add_filter("lower_camel", |text: String| lower_camel(&text));
     for template in templates(stack) {
         environment

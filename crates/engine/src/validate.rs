@@ -2,7 +2,7 @@
 //! high-severity findings fail), then the project's own tests in the sandbox, with their
 //! results and coverage read back.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
 use ql_analyzer::Severity;
@@ -90,84 +90,75 @@ pub fn check_files(files: &[GeneratedFile]) -> StaticReport {
 /// Where test reports are written inside the project's copy.
 const REPORT_DIR: &str = ".ql-reports";
 
-/// How a stack's tests are run in the sandbox.
-struct TestRun {
-    command: Vec<String>,
-    env: Vec<(String, String)>,
-    read_only: Vec<PathBuf>,
-    project_mounts: Vec<(PathBuf, String)>,
-    path: Vec<PathBuf>,
-    /// Address space: V8 reserves far more than it uses.
-    memory_mib: u64,
-}
+/// The Rust tests: all of them (a failure does not stop the rest), their output kept, then
+/// the coverage profiles merged and exported as LCOV for the project's own sources.
+const RUST_TEST_SCRIPT: &str = "mkdir -p .ql-reports /tmp/profiles; \
+    cargo test $CARGO_OFFLINE --no-fail-fast 2>&1 | tee .ql-reports/test-output.txt; status=${PIPESTATUS[0]}; \
+    if ls /tmp/profiles/*.profraw > /dev/null 2>&1; then \
+      objects=$(cargo test $CARGO_OFFLINE --no-run --message-format=json 2>/dev/null | grep -o '\"executable\":\"[^\"]*\"' | cut -d'\"' -f4 | sed 's/^/-object=/'); \
+      llvm-profdata merge -sparse /tmp/profiles/*.profraw -o /tmp/merged.profdata && \
+      llvm-cov export -format=lcov -instr-profile=/tmp/merged.profdata $objects \
+        -ignore-filename-regex='/(vendor|rustc|[.]cargo|tests)/|src/main[.]rs$' > .ql-reports/lcov.info; \
+    fi; exit $status";
 
-fn test_run(stack: Stack, dependencies: &Path) -> TestRun {
-    let words = |parts: &[&str]| parts.iter().map(|part| (*part).to_owned()).collect();
+/// The Node tests: compiled by tsc, run by node:test with JUnit and LCOV reports.
+const NODE_TEST_SCRIPT: &str = "node node_modules/typescript/bin/tsc -p tsconfig.json && \
+    node --test --experimental-test-coverage \
+    --test-reporter=spec --test-reporter-destination=stdout \
+    --test-reporter=junit --test-reporter-destination=.ql-reports/junit.xml \
+    --test-reporter=lcov --test-reporter-destination=.ql-reports/lcov.info \
+    dist/tests/";
+
+/// A sandbox job over a copy of `project` with its installed dependencies in reach, running
+/// `script` (a shell command; by default the stack's tests) within `wall`.
+pub(crate) fn sandbox_job(
+    stack: Stack,
+    project: &Path,
+    dependencies: &Path,
+    script: Option<String>,
+    wall: Duration,
+) -> ql_sandbox::Job {
+    let limits = ql_sandbox::Limits {
+        wall,
+        cpu_seconds: wall.as_secs().max(1),
+        ..ql_sandbox::Limits::default()
+    };
+    let shell = |script: String| vec!["sh".to_owned(), "-c".to_owned(), script];
     match stack {
-        Stack::PythonFastapi => TestRun {
-            command: words(&[
-                "python",
-                "-m",
-                "pytest",
-                "-q",
-                "-p",
-                "no:cacheprovider",
-                "--cov=app",
-                "--cov-report=json:.ql-reports/coverage.json",
-                "--junitxml=.ql-reports/junit.xml",
-            ]),
+        Stack::PythonFastapi => ql_sandbox::Job {
+            project: project.to_owned(),
+            command: shell(script.unwrap_or_else(|| {
+                "python -m pytest -q -p no:cacheprovider --cov=app \
+                 --cov-report=json:.ql-reports/coverage.json --junitxml=.ql-reports/junit.xml"
+                    .to_owned()
+            })),
             env: vec![
                 ("PYTHONDONTWRITEBYTECODE".into(), "1".into()),
                 ("COVERAGE_FILE".into(), "/tmp/.coverage".into()),
             ],
             read_only: vec![dependencies.to_owned()],
             project_mounts: Vec::new(),
+            copies: Vec::new(),
             path: vec![dependencies.join("bin")],
-            memory_mib: ql_sandbox::Limits::default().memory_mib,
+            limits,
         },
-        Stack::TypescriptExpress => TestRun {
-            command: words(&[
-                "sh",
-                "-c",
-                "node node_modules/typescript/bin/tsc -p tsconfig.json && \
-                 node --enable-source-maps --test --experimental-test-coverage \
-                 --test-reporter=spec --test-reporter-destination=stdout \
-                 --test-reporter=junit --test-reporter-destination=.ql-reports/junit.xml \
-                 --test-reporter=lcov --test-reporter-destination=.ql-reports/lcov.info \
-                 dist/tests/",
-            ]),
+        Stack::TypescriptExpress => ql_sandbox::Job {
+            project: project.to_owned(),
+            command: shell(script.unwrap_or_else(|| NODE_TEST_SCRIPT.to_owned())),
             env: vec![("NODE_ENV".into(), "test".into())],
             read_only: Vec::new(),
             project_mounts: vec![(dependencies.join("node_modules"), "node_modules".into())],
+            copies: Vec::new(),
             path: Vec::new(),
-            memory_mib: 16 * 1024,
+            // V8 reserves far more address space than it uses.
+            limits: ql_sandbox::Limits { memory_mib: 16 * 1024, ..limits },
         },
-    }
-}
-
-/// A sandbox job over a copy of `project` with its installed dependencies in reach, running
-/// `command` (by default the stack's test command) within `wall`.
-pub(crate) fn sandbox_job(
-    stack: Stack,
-    project: &Path,
-    dependencies: &Path,
-    command: Option<Vec<String>>,
-    wall: Duration,
-) -> ql_sandbox::Job {
-    let run = test_run(stack, dependencies);
-    ql_sandbox::Job {
-        project: project.to_owned(),
-        command: command.unwrap_or(run.command),
-        env: run.env,
-        read_only: run.read_only,
-        project_mounts: run.project_mounts,
-        path: run.path,
-        limits: ql_sandbox::Limits {
+        Stack::RustAxum => crate::deps::rust::project_job(
+            project,
+            dependencies,
+            script.unwrap_or_else(|| RUST_TEST_SCRIPT.to_owned()),
             wall,
-            cpu_seconds: wall.as_secs().max(1),
-            memory_mib: run.memory_mib,
-            ..ql_sandbox::Limits::default()
-        },
+        ),
     }
 }
 
@@ -191,11 +182,14 @@ pub async fn run_tests(
             .ok()
             .and_then(|text| serde_json::from_str::<serde_json::Value>(&text).ok())
             .and_then(|value| value["totals"]["percent_covered"].as_f64()),
-        Stack::TypescriptExpress => {
+        Stack::TypescriptExpress | Stack::RustAxum => {
             report("lcov.info").ok().and_then(|text| lcov_line_coverage(&text, "src/"))
         }
     };
-    let counts = junit_counts(&junit);
+    let counts = match stack {
+        Stack::RustAxum => cargo_test_counts(&report("test-output.txt").unwrap_or_default()),
+        _ => junit_counts(&junit),
+    };
     let output = format!("{}{}", outcome.stdout, outcome.stderr);
     let tail_start = output.char_indices().rev().nth(4_000).map_or(0, |(index, _)| index);
     Ok(TestReport {
@@ -226,6 +220,26 @@ fn lcov_line_coverage(lcov: &str, under: &str) -> Option<f64> {
         }
     }
     (found > 0).then(|| hit as f64 * 100.0 / found as f64)
+}
+
+/// The sums of `cargo test`'s `test result:` lines (one per test binary).
+fn cargo_test_counts(output: &str) -> JunitCounts {
+    let mut counts = JunitCounts::default();
+    for line in output.lines().filter_map(|line| line.trim().strip_prefix("test result: ")) {
+        let number = |label: &str| -> u32 {
+            line.split(';')
+                .map(str::trim)
+                .find_map(|part| {
+                    part.strip_suffix(label).and_then(|n| n.trim().rsplit(' ').next()?.parse().ok())
+                })
+                .unwrap_or(0)
+        };
+        let (passed, failed, ignored) = (number("passed"), number("failed"), number("ignored"));
+        counts.tests += passed + failed + ignored;
+        counts.failures += failed;
+        counts.skipped += ignored;
+    }
+    counts
 }
 
 #[derive(Debug, Default, PartialEq, Eq)]
@@ -286,6 +300,16 @@ mod tests {
             junit_counts(node),
             JunitCounts { tests: 52, failures: 2, errors: 1, skipped: 0 }
         );
+    }
+
+    #[test]
+    fn cargo_test_counts_add_up_every_binary() {
+        let output = "running 2 tests\ntest a ... ok\n\ntest result: ok. 2 passed; 0 failed; 0 ignored; 0 measured; 0 filtered out; finished in 0.01s\n\n     Running tests/books.rs\n\ntest result: FAILED. 30 passed; 2 failed; 1 ignored; 0 measured; 0 filtered out; finished in 0.20s\n";
+        assert_eq!(
+            cargo_test_counts(output),
+            JunitCounts { tests: 35, failures: 2, errors: 0, skipped: 1 }
+        );
+        assert_eq!(cargo_test_counts("error[E0425]: cannot find value"), JunitCounts::default());
     }
 
     #[test]

@@ -1,16 +1,36 @@
 //! Copying a project into a run directory: plain files and directories only (links are
 //! refused), within the size and count limits, owned by the sandbox user when we are root.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use crate::command::{SANDBOX_UID, running_as_root};
 use crate::{Limits, SandboxError};
 
-/// Copies `source` into the empty directory `target`.
-pub fn project(source: &Path, target: &Path, limits: &Limits) -> Result<(), SandboxError> {
+/// Limits on the trusted directories copied in beside the project.
+const TRUSTED: Limits = Limits {
+    project_files: 1_000_000,
+    project_bytes: 64 * 1024 * 1024 * 1024,
+    ..crate::DEFAULT_LIMITS
+};
+
+/// Copies `source` into the empty directory `target`, then each of `copies` (host directory,
+/// relative path) into it.
+pub fn project(
+    source: &Path,
+    target: &Path,
+    limits: &Limits,
+    copies: &[(PathBuf, String)],
+) -> Result<(), SandboxError> {
     let mut files = 0usize;
     let mut bytes = 0u64;
     copy_dir(source, target, limits, &mut files, &mut bytes)?;
+    for (from, relative) in copies {
+        let to = target.join(relative);
+        std::fs::create_dir_all(&to)
+            .map_err(|error| SandboxError::Copy(format!("{}: {error}", to.display())))?;
+        let (mut files, mut bytes) = (0usize, 0u64);
+        copy_dir(from, &to, &TRUSTED, &mut files, &mut bytes)?;
+    }
     if running_as_root() {
         chown_tree(target, SANDBOX_UID, SANDBOX_UID)
             .map_err(|error| SandboxError::Copy(format!("chown: {error}")))?;
@@ -47,6 +67,15 @@ fn copy_dir(
                 )));
             }
             std::fs::copy(&from, &to).map_err(error)?;
+            // Build tools compare times (cargo's fingerprints): keep each file's.
+            let modified = entry.metadata().and_then(|metadata| metadata.modified());
+            if let Ok(modified) = modified {
+                std::fs::File::options()
+                    .write(true)
+                    .open(&to)
+                    .and_then(|file| file.set_modified(modified))
+                    .map_err(error)?;
+            }
         }
     }
     Ok(())

@@ -53,19 +53,22 @@ pub struct Limits {
     pub project_files: usize,
 }
 
+/// The limits a job gets unless it says otherwise.
+pub(crate) const DEFAULT_LIMITS: Limits = Limits {
+    wall: Duration::from_secs(120),
+    cpu_seconds: 120,
+    memory_mib: 2048,
+    processes: 256,
+    file_mib: 64,
+    tmp_mib: 256,
+    output_bytes: 1024 * 1024,
+    project_bytes: 64 * 1024 * 1024,
+    project_files: 5_000,
+};
+
 impl Default for Limits {
     fn default() -> Self {
-        Self {
-            wall: Duration::from_secs(120),
-            cpu_seconds: 120,
-            memory_mib: 2048,
-            processes: 256,
-            file_mib: 64,
-            tmp_mib: 256,
-            output_bytes: 1024 * 1024,
-            project_bytes: 64 * 1024 * 1024,
-            project_files: 5_000,
-        }
+        DEFAULT_LIMITS
     }
 }
 
@@ -84,6 +87,10 @@ pub struct Job {
     /// Host directories bound read-only inside the project's copy, at a relative path
     /// (`node_modules`); the path may not leave the project.
     pub project_mounts: Vec<(PathBuf, String)>,
+    /// Host directories copied into the project's copy at a relative path before the run, to
+    /// be written to (a cache of compiled dependencies); trusted, so not held to the project's
+    /// limits, and never written back.
+    pub copies: Vec<(PathBuf, String)>,
     /// Directories put in front of `/usr/bin` in PATH.
     pub path: Vec<PathBuf>,
     pub limits: Limits,
@@ -126,7 +133,7 @@ pub async fn run(job: &Job) -> Result<Outcome, SandboxError> {
     if job.command.is_empty() {
         return Err(SandboxError::Start("no command".into()));
     }
-    for (_, relative) in &job.project_mounts {
+    for (_, relative) in job.project_mounts.iter().chain(&job.copies) {
         let inside = Path::new(relative);
         let plain = !relative.is_empty()
             && inside.components().all(|part| matches!(part, std::path::Component::Normal(_)));
@@ -143,7 +150,8 @@ pub async fn run(job: &Job) -> Result<Outcome, SandboxError> {
     let project = job.project.clone();
     let target = run_dir.path().to_owned();
     let limits = job.limits;
-    tokio::task::spawn_blocking(move || copy::project(&project, &target, &limits))
+    let copies = job.copies.clone();
+    tokio::task::spawn_blocking(move || copy::project(&project, &target, &limits, &copies))
         .await
         .map_err(|error| SandboxError::Copy(error.to_string()))??;
 

@@ -22,9 +22,14 @@ fn job(dir: &Path, command: &[&str]) -> Job {
         env: vec![("APP_MODE".into(), "test".into())],
         read_only: Vec::new(),
         project_mounts: Vec::new(),
+        copies: Vec::new(),
         path: Vec::new(),
         limits: Limits { wall: Duration::from_secs(20), ..Limits::default() },
     }
+}
+
+fn shell(dir: &Path, script: &str) -> Job {
+    job(dir, &["sh", "-c", script])
 }
 
 fn python(dir: &Path, code: &str) -> Job {
@@ -152,19 +157,29 @@ async fn a_dependency_directory_is_mounted_read_only_inside_the_project() {
     )
     .expect("permissions");
     let dir = project(&[("main.js", "code")]);
-    let mut mounted = job(
+    let mut mounted = shell(
         dir.path(),
-        &[
-            "sh",
-            "-c",
-            "cat node_modules/left-pad/index.js; echo x > node_modules/new || echo refused",
-        ],
+        "cat node_modules/left-pad/index.js; echo x > node_modules/new || echo refused",
     );
     mounted.project_mounts = vec![(dependencies.path().to_owned(), "node_modules".into())];
     let outcome = run(&mounted).await.expect("run");
     assert!(outcome.stdout.starts_with("module"), "{outcome:?}");
     assert!(outcome.stdout.contains("refused"), "{outcome:?}");
     assert!(!dependencies.path().join("new").exists());
+
+    // A copied directory can be written to; the original stays as it was.
+    let mut copied = shell(
+        dir.path(),
+        "cat cache/left-pad/index.js && echo more >> cache/left-pad/index.js && cat cache/left-pad/index.js",
+    );
+    copied.copies = vec![(dependencies.path().to_owned(), "cache".into())];
+    let outcome = run(&copied).await.expect("run");
+    assert!(outcome.success(), "{outcome:?}");
+    assert_eq!(outcome.stdout, "modulemodulemore\n");
+    assert_eq!(
+        std::fs::read_to_string(dependencies.path().join("left-pad/index.js")).expect("read"),
+        "module"
+    );
 
     for escape in ["../outside", "/etc", "", "a/../../b"] {
         mounted.project_mounts = vec![(dependencies.path().to_owned(), escape.into())];

@@ -11,7 +11,7 @@ pub(crate) const EXAMPLES: &[&str] = &[
 ];
 
 /// Names that are reserved words, or hold quotes, braces or SQL, in the target languages.
-const HOSTILE: &str = "Classes have a type, a \"quoted\" name, a {braced} value, a select, a from, an import, a def and a `drop table users;--` note. Selects have a where and a json. Imports have a lambda. Dates have a constructor, a prototype and a function. Objects have a date, a this and an export.";
+pub(crate) const HOSTILE: &str = "Classes have a type, a \"quoted\" name, a {braced} value, a select, a from, an import, a def and a `drop table users;--` note. Selects have a where and a json. Imports have a lambda. Dates have a constructor, a prototype and a function. Objects have a date, a this and an export.";
 
 fn rendered_in(stack: Stack, description: &str) -> Vec<GeneratedFile> {
     let spec = extract(description).unwrap_or_else(|error| panic!("{error}")).spec;
@@ -25,7 +25,9 @@ fn rendered(description: &str) -> Vec<GeneratedFile> {
 /// Every file the analyzer reads parses cleanly and has no high-severity finding.
 fn check_sources(files: &[GeneratedFile]) {
     let options = ql_analyzer::Options::default();
-    for file in files.iter().filter(|file| file.path.ends_with(".py") || file.path.ends_with(".ts"))
+    for file in files
+        .iter()
+        .filter(|file| [".py", ".ts", ".rs"].iter().any(|extension| file.path.ends_with(extension)))
     {
         let report = ql_analyzer::analyze(&file.path, file.contents.as_bytes(), &options)
             .unwrap_or_else(|error| panic!("{}: {error}", file.path));
@@ -88,6 +90,21 @@ fn the_examples_render_complete_projects_in_every_stack() {
                 "tests/app.test.ts",
             ],
         ),
+        (
+            Stack::RustAxum,
+            &[
+                "README.md",
+                "Cargo.toml",
+                "Cargo.lock",
+                "Dockerfile",
+                ".gitignore",
+                "src/main.rs",
+                "src/lib.rs",
+                "src/openapi.rs",
+                "tests/common/mod.rs",
+                "tests/app.rs",
+            ],
+        ),
     ];
     for (stack, files_expected) in expected {
         for description in EXAMPLES {
@@ -95,10 +112,11 @@ fn the_examples_render_complete_projects_in_every_stack() {
             for path in *files_expected {
                 assert!(paths(&files).contains(path), "{path} missing from {:?}", paths(&files));
             }
+            // Rust's format strings have `{{`, never `{{ ` as every template writes it.
             assert!(
                 files
                     .iter()
-                    .all(|file| !file.contents.contains("{{") && !file.contents.contains("{%")),
+                    .all(|file| !file.contents.contains("{{ ") && !file.contents.contains("{%")),
                 "a template tag leaked"
             );
             check_sources(&files);

@@ -111,6 +111,8 @@ pub struct FieldView {
     pub sample_py: String,
     /// The same as a TypeScript expression.
     pub sample_ts: String,
+    /// The same as a Rust expression of a `serde_json::Value`.
+    pub sample_rs: String,
     /// Values the app must refuse, with an id each.
     pub invalid: Vec<InvalidValue>,
 }
@@ -121,6 +123,8 @@ pub struct InvalidValue {
     pub id: String,
     pub py: String,
     pub ts: String,
+    /// A Rust expression that `serde_json::json!` takes.
+    pub rs: String,
 }
 
 /// A child entity's link column that points at this entity.
@@ -404,6 +408,7 @@ fn field_view(
             )
         }
     };
+    let sample_rs = rust_sample(kind, name, &values);
     FieldView {
         aliased: py != name,
         name: name.to_owned(),
@@ -415,6 +420,7 @@ fn field_view(
         sql_type,
         parent: parent.map(|parent| parent.name.clone()),
         parent_table: parent.map(|parent| parent.plural.clone()),
+        sample_rs,
         values,
         sample_py,
         sample_ts,
@@ -424,8 +430,32 @@ fn field_view(
                 id: id.to_owned(),
                 py: py.to_owned(),
                 ts: ts.to_owned(),
+                // TypeScript's literals (and `"x".repeat(n)`) are Rust's too, but for powers.
+                rs: ts.replace("2 ** 64", "18446744073709551616.0"),
             })
             .collect(),
+    }
+}
+
+/// A Rust expression of a valid `serde_json::Value` for a field of `kind`, using the integer
+/// `n` (an `i64`) for variety.
+fn rust_sample(kind: &str, name: &str, values: &[String]) -> String {
+    let label = name.replace('_', " ");
+    match kind {
+        "string" => format!("json!(format!(\"{label} {{n}}\"))"),
+        "text" => format!("json!(format!(\"Some {label} for item {{n}}.\"))"),
+        "integer" => "json!(1000 + n)".to_owned(),
+        "number" => "json!(n as f64 + 0.5)".to_owned(),
+        "boolean" => "json!(n % 2 == 0)".to_owned(),
+        "date" => "json!(format!(\"2024-01-{:02}\", 1 + n % 28))".to_owned(),
+        "datetime" => "json!(format!(\"2024-01-01T{:02}:00:00Z\", n % 24))".to_owned(),
+        "email" => "json!(format!(\"user{n}@example.com\"))".to_owned(),
+        "url" => format!("json!(format!(\"https://example.com/{name}/{{n}}\"))"),
+        "enum" => {
+            let literals: Vec<String> = values.iter().map(|value| format!("{value:?}")).collect();
+            format!("json!([{}][(n % {}) as usize])", literals.join(", "), literals.len())
+        }
+        _ => "json!(null)".to_owned(),
     }
 }
 

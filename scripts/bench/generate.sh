@@ -19,7 +19,7 @@ examples=(
   "A todo app: todos have a title, optional notes, a due date and a done flag. Todos belong to projects, which have a name."
   "Track expenses: each expense has an amount, a currency (one of EUR, USD or GBP), a date, a category and an optional description."
 )
-read -r -a stacks <<< "${STACKS:-python-fastapi typescript-express}"
+read -r -a stacks <<< "${STACKS:-python-fastapi typescript-express rust-axum}"
 # Warm-up: installs the dependencies once, outside the measured runs.
 for stack in "${stacks[@]}"; do
   (cd "$work" && "$binary" generate --json --stack "$stack" --out warm.zip "${examples[2]}" > /dev/null)

@@ -1,5 +1,5 @@
 //! The command line: `serve` (the default), `migrate`, `analyze`, `generate`, `capsule verify`,
-//! `gateway`, `keys`, `config example`.
+//! `gateway`, `orgs`, `keys`, `config example`.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -39,6 +39,11 @@ enum Command {
         #[command(subcommand)]
         command: crate::capsule_command::CapsuleCommand,
     },
+    /// Manage organisations (as the operator: the local user owns what it creates).
+    Orgs {
+        #[command(subcommand)]
+        command: OrgsCommand,
+    },
     /// Manage API keys for the gateway.
     Keys {
         #[command(subcommand)]
@@ -66,6 +71,15 @@ enum KeysCommand {
     List {
         #[arg(long, value_name = "ORG")]
         org: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum OrgsCommand {
+    /// Create an organisation and print its slug (what `keys create --org` takes).
+    Create {
+        /// Its name, such as "Acme Labs" (slug `acme-labs`).
+        name: String,
     },
 }
 
@@ -117,9 +131,26 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             runtime.block_on(crate::router::serve_gateway(config, listen))
         }
         Command::Keys { command } => runtime.block_on(keys(&config, command)),
+        Command::Orgs { command } => runtime.block_on(orgs(&config, command)),
         Command::Generate(args) => runtime.block_on(crate::generate_command::run(&config, args)),
         Command::Config { .. } | Command::Analyze(_) | Command::Capsule { .. } => Ok(()),
     }
+}
+
+async fn orgs(config: &Config, command: OrgsCommand) -> anyhow::Result<()> {
+    use std::io::Write;
+    let services = crate::open_services(config).await?;
+    match command {
+        OrgsCommand::Create { name } => {
+            let organization = services.create_organization_as_operator(&name).await?;
+            writeln!(std::io::stdout().lock(), "{}", organization.slug)?;
+            eprintln!(
+                "Created `{}`; make it a key with `quantumlayer keys create --org {} --name NAME`.",
+                organization.name, organization.slug
+            );
+        }
+    }
+    Ok(())
 }
 
 async fn keys(config: &Config, command: KeysCommand) -> anyhow::Result<()> {

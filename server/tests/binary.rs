@@ -257,3 +257,22 @@ fn generate_writes_a_capsule_that_verifies_and_refuses_a_meaningless_description
     assert_eq!(output.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&output.stderr).contains("no-such-route"));
 }
+
+#[test]
+fn orgs_create_prints_a_slug_that_keys_create_takes() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let output =
+        quantumlayer(dir.path()).args(["orgs", "create", "Acme Labs"]).output().expect("run");
+    assert_eq!(output.status.code(), Some(0), "{}", String::from_utf8_lossy(&output.stderr));
+    assert_eq!(String::from_utf8_lossy(&output.stdout), "acme-labs\n");
+    let output = quantumlayer(dir.path())
+        .args(["keys", "create", "--org", "acme-labs", "--name", "ci"])
+        .output()
+        .expect("run");
+    assert_eq!(output.status.code(), Some(0), "{}", String::from_utf8_lossy(&output.stderr));
+    assert!(String::from_utf8_lossy(&output.stdout).starts_with("ql_"));
+    let output =
+        quantumlayer(dir.path()).args(["orgs", "create", "acme labs"]).output().expect("run");
+    assert_eq!(output.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("already exists"));
+}

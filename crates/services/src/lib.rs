@@ -9,6 +9,7 @@ mod api_keys;
 mod capsules;
 mod error;
 mod llm;
+mod organizations;
 mod principal;
 mod projects;
 mod providers;

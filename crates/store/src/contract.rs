@@ -10,9 +10,9 @@ use ql_common::Role;
 use sqlx::postgres::PgConnectOptions;
 
 use crate::{
-    Actor, NewApiKey, NewAuditEntry, NewCapsule, NewProject, NewStoredProvider, NewStoredRoute,
-    NewUsage, OrgId, ProjectId, ProjectUpdate, SessionRecord, Store, StoreError, UsageSummary,
-    UserId,
+    Actor, NewApiKey, NewAuditEntry, NewCapsule, NewGeneration, NewProject, NewStoredProvider,
+    NewStoredRoute, NewUsage, OrgId, ProjectId, ProjectUpdate, SessionRecord, Store, StoreError,
+    UsageSummary, UserId,
 };
 
 /// A store plus whatever must be cleaned up after the test.
@@ -105,6 +105,7 @@ contract_tests!(
     providers_are_kept_per_organisation_with_sealed_secrets_and_audited,
     routes_are_kept_per_organisation_and_audited,
     capsules_are_kept_per_project_with_their_archive,
+    generation_events_are_numbered_without_gaps_and_replayed_from_any_point,
 );
 
 async fn local_actor(store: &Store) -> Actor {
@@ -490,4 +491,60 @@ async fn capsules_are_kept_per_project_with_their_archive(store: &Store) {
     ));
     let audit = store.audit.list(&actor.org, 10).await.expect("audit");
     assert_eq!(audit[0].action, "capsule.create");
+}
+
+async fn generation_events_are_numbered_without_gaps_and_replayed_from_any_point(store: &Store) {
+    let actor = local_actor(store).await;
+    let intruder = other_actor(store).await;
+    let project = store.projects.create(&actor, new_project("Generations")).await.expect("project");
+    let new = NewGeneration {
+        description: "A todo app".into(),
+        stack: "python-fastapi".into(),
+        model: "builtin".into(),
+    };
+    let generation =
+        store.generations.create(&actor, &project.id, new.clone()).await.expect("create");
+    assert_eq!(generation.status, "queued");
+    assert_eq!(generation.created_by, Some(actor.user.clone()));
+    assert_eq!(store.generations.get(&actor.org, &generation.id).await.expect("get"), generation);
+    assert!(matches!(
+        store.generations.create(&intruder, &project.id, new).await,
+        Err(StoreError::NotFound(_))
+    ));
+
+    // Four writers at once: every number from 1 to 100 exactly once.
+    let writers = (0..4).map(|writer| {
+        let (generations, org, id) =
+            (store.generations.clone(), actor.org.clone(), generation.id.clone());
+        tokio::spawn(async move {
+            for n in 0..25 {
+                let data = format!("{{\"writer\":{writer},\"n\":{n}}}");
+                generations.append_event(&org, &id, "step", &data).await.expect("append");
+            }
+        })
+    });
+    for writer in writers.collect::<Vec<_>>() {
+        writer.await.expect("writer");
+    }
+    let all =
+        store.generations.events_since(&actor.org, &generation.id, 0, 1000).await.expect("all");
+    assert_eq!(
+        all.iter().map(|event| event.seq).collect::<Vec<_>>(),
+        (1..=100).collect::<Vec<_>>()
+    );
+    let tail =
+        store.generations.events_since(&actor.org, &generation.id, 97, 1000).await.expect("tail");
+    assert_eq!(tail.iter().map(|event| event.seq).collect::<Vec<_>>(), [98, 99, 100]);
+    let page =
+        store.generations.events_since(&actor.org, &generation.id, 10, 5).await.expect("page");
+    assert_eq!(page.first().map(|event| event.seq), Some(11));
+    assert_eq!(page.len(), 5);
+
+    for denied in [
+        store.generations.get(&intruder.org, &generation.id).await.map(drop),
+        store.generations.append_event(&intruder.org, &generation.id, "x", "{}").await.map(drop),
+        store.generations.events_since(&intruder.org, &generation.id, 0, 10).await.map(drop),
+    ] {
+        assert!(matches!(denied, Err(StoreError::NotFound(_))), "{denied:?}");
+    }
 }

@@ -13,6 +13,7 @@ mod api_keys;
 mod audit;
 mod capsules;
 mod error;
+mod generations;
 mod model;
 mod postgres;
 mod projects;
@@ -33,12 +34,14 @@ pub use api_keys::ApiKeyStore;
 pub use audit::AuditStore;
 pub use capsules::CapsuleStore;
 pub use error::StoreError;
+pub use generations::{GenerationStore, MAX_EVENTS_PER_READ};
 pub use model::now_millis;
 pub use model::{
-    Actor, ApiKey, ApiKeyId, AuditEntry, CapsuleId, Membership, NewApiKey, NewAuditEntry,
-    NewCapsule, NewProject, NewStoredProvider, NewStoredRoute, NewUsage, OrgId, Organization,
-    Project, ProjectId, ProjectUpdate, ProviderConfigId, RouteConfigId, SessionRecord,
-    StoredCapsule, StoredProvider, StoredRoute, UsageSummary, User, UserId,
+    Actor, ApiKey, ApiKeyId, AuditEntry, CapsuleId, Generation, GenerationEvent, GenerationId,
+    Membership, NewApiKey, NewAuditEntry, NewCapsule, NewGeneration, NewProject, NewStoredProvider,
+    NewStoredRoute, NewUsage, OrgId, Organization, Project, ProjectId, ProjectUpdate,
+    ProviderConfigId, RouteConfigId, SessionRecord, StoredCapsule, StoredProvider, StoredRoute,
+    UsageSummary, User, UserId,
 };
 pub use projects::ProjectStore;
 pub use providers::ProviderConfigStore;
@@ -76,6 +79,7 @@ pub struct Store {
     pub providers: Arc<dyn ProviderConfigStore>,
     pub routes: Arc<dyn RouteConfigStore>,
     pub capsules: Arc<dyn CapsuleStore>,
+    pub generations: Arc<dyn GenerationStore>,
     pub health: Arc<dyn HealthCheck>,
 }
 
@@ -111,6 +115,7 @@ impl Store {
             providers: store.clone(),
             routes: store.clone(),
             capsules: store.clone(),
+            generations: store.clone(),
             health: store,
         }
     }
@@ -128,6 +133,7 @@ impl Store {
             providers: store.clone(),
             routes: store.clone(),
             capsules: store.clone(),
+            generations: store.clone(),
             health: store,
         }
     }

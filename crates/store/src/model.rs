@@ -65,6 +65,11 @@ id_type!(
     CapsuleId
 );
 
+id_type!(
+    /// Names a generation.
+    GenerationId
+);
+
 /// Who is acting, and in which organisation: the first argument of every tenant-scoped call.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Actor {
@@ -252,6 +257,44 @@ pub struct NewCapsule {
     pub manifest: String,
     pub signature: String,
     pub archive: Vec<u8>,
+}
+
+/// A generation as stored: what was asked, and where it stands.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct Generation {
+    pub id: GenerationId,
+    pub organization_id: OrgId,
+    pub project_id: ProjectId,
+    /// `queued`, `running`, `succeeded`, `failed` or `cancelled`.
+    pub status: String,
+    pub description: String,
+    pub stack: String,
+    pub model: Option<String>,
+    pub spec: Option<String>,
+    pub error: Option<String>,
+    pub created_by: Option<UserId>,
+    pub queued_at: i64,
+    pub started_at: Option<i64>,
+    pub finished_at: Option<i64>,
+}
+
+/// A generation to queue; the caller has checked the fields.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewGeneration {
+    pub description: String,
+    pub stack: String,
+    pub model: String,
+}
+
+/// One numbered event of a generation.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct GenerationEvent {
+    pub generation_id: GenerationId,
+    pub seq: i64,
+    pub kind: String,
+    /// JSON.
+    pub data: String,
+    pub created_at: i64,
 }
 
 /// One model call, as the gateway's accounting records it.

@@ -34,6 +34,15 @@ macro_rules! route_columns {
 }
 
 /// Columns of `capsules` that `StoredCapsule` reads (never the archive).
+/// Columns of `generations`, in the order `Generation` reads them.
+macro_rules! generation_columns {
+    () => {
+        "id, organization_id, project_id, status, description, stack, model, spec, error, \
+         created_by, queued_at, started_at, finished_at"
+    };
+}
+pub(crate) use generation_columns;
+
 macro_rules! capsule_columns {
     () => {
         "id, organization_id, project_id, size_bytes, sha256, manifest, signature, created_at"
@@ -104,7 +113,7 @@ AUDIT_INSERT, AUDIT_LIST, MEMBERSHIP, MEMBERSHIPS_OF_USER, MembershipRow,
         };
         use $crate::model::now_millis;
         use $crate::{
-            AccountStore, Actor, ApiKey, ApiKeyId, ApiKeyStore, AuditEntry, AuditStore, HealthCheck, Membership, NewApiKey, NewAuditEntry, NewStoredProvider, NewUsage, Organization, ProviderConfigId, ProviderConfigStore, StoredProvider, NewStoredRoute, RouteConfigId, RouteConfigStore, StoredRoute, CapsuleId, CapsuleStore, NewCapsule, StoredCapsule,
+            AccountStore, Actor, ApiKey, ApiKeyId, ApiKeyStore, AuditEntry, AuditStore, HealthCheck, Membership, NewApiKey, NewAuditEntry, NewStoredProvider, NewUsage, Organization, ProviderConfigId, ProviderConfigStore, StoredProvider, NewStoredRoute, RouteConfigId, RouteConfigStore, StoredRoute, CapsuleId, CapsuleStore, NewCapsule, StoredCapsule, Generation, GenerationEvent, GenerationId, GenerationStore, NewGeneration, MAX_EVENTS_PER_READ,
             NewProject, OrgId, Project, ProjectId, ProjectStore, ProjectUpdate, Result,
             SessionRecord, SessionRecordStore, StoreError, UsageStore, UsageSummary, User, UserId,
         };
@@ -129,6 +138,21 @@ AUDIT_INSERT, AUDIT_LIST, MEMBERSHIP, MEMBERSHIPS_OF_USER, MembershipRow,
                     .await
                     .map_err(|e| StoreError::from_sqlx(e, "audit entry"))?;
                 Ok(())
+            }
+
+            /// Fails with `NotFound` unless the organisation owns the project.
+            async fn require_project(
+                tx: &mut sqlx::Transaction<'_, $db>,
+                org: &OrgId,
+                project: &ProjectId,
+            ) -> Result<()> {
+                sqlx::query("SELECT id FROM projects WHERE organization_id = $1 AND id = $2")
+                    .bind(org)
+                    .bind(project)
+                    .fetch_one(&mut **tx)
+                    .await
+                    .map(drop)
+                    .map_err(|e| StoreError::from_sqlx(e, "project"))
             }
 
             async fn begin(&self) -> Result<sqlx::Transaction<'static, $db>> {
@@ -544,19 +568,100 @@ AUDIT_INSERT, AUDIT_LIST, MEMBERSHIP, MEMBERSHIPS_OF_USER, MembershipRow,
         }
 
         #[async_trait::async_trait]
+        impl GenerationStore for $store {
+            async fn create(&self, actor: &Actor, project: &ProjectId, generation: NewGeneration) -> Result<Generation> {
+                const SQL: &str = concat!("INSERT INTO generations (id, organization_id, project_id, status, description, \
+                     stack, model, created_by, queued_at) VALUES ($1, $2, $3, 'queued', $4, $5, $6, $7, $8) RETURNING ",
+                     $crate::sql::generation_columns!());
+                let mut tx = self.begin().await?;
+                Self::require_project(&mut tx, &actor.org, project).await?;
+                let created = sqlx::query_as::<_, Generation>(SQL)
+                    .bind(GenerationId::generate())
+                    .bind(&actor.org)
+                    .bind(project)
+                    .bind(&generation.description)
+                    .bind(&generation.stack)
+                    .bind(&generation.model)
+                    .bind(&actor.user)
+                    .bind(now_millis())
+                    .fetch_one(&mut *tx)
+                    .await
+                    .map_err(|e| StoreError::from_sqlx(e, "generation"))?;
+                let audit = NewAuditEntry {
+                    action: "generation.create".to_owned(),
+                    target_kind: "generation".to_owned(),
+                    target_id: Some(created.id.0.clone()),
+                    detail: serde_json::json!({"project_id": project.0, "stack": created.stack, "model": created.model}),
+                };
+                Self::append_audit(&mut tx, actor, audit).await?;
+                tx.commit().await.map_err(commit_error)?;
+                Ok(created)
+            }
+
+            async fn get(&self, org: &OrgId, id: &GenerationId) -> Result<Generation> {
+                const SQL: &str = concat!("SELECT ", $crate::sql::generation_columns!(),
+                    " FROM generations WHERE organization_id = $1 AND id = $2");
+                sqlx::query_as::<_, Generation>(SQL)
+                    .bind(org)
+                    .bind(id)
+                    .fetch_one(&self.pool)
+                    .await
+                    .map_err(|e| StoreError::from_sqlx(e, "generation"))
+            }
+
+            async fn append_event(&self, org: &OrgId, id: &GenerationId, kind: &str, data: &str) -> Result<GenerationEvent> {
+                // The next number is read and written in one statement; two writers that pick
+                // the same one collide on the primary key, and the loser tries again.
+                const SQL: &str = "INSERT INTO generation_events (generation_id, organization_id, seq, kind, data, created_at) \
+                     SELECT g.id, g.organization_id, \
+                            COALESCE((SELECT MAX(e.seq) FROM generation_events e WHERE e.generation_id = g.id), 0) + 1, \
+                            $3, $4, $5 \
+                     FROM generations g WHERE g.organization_id = $1 AND g.id = $2 \
+                     RETURNING generation_id, seq, kind, data, created_at";
+                const ATTEMPTS: usize = 20;
+                for _ in 0..ATTEMPTS {
+                    let appended = sqlx::query_as::<_, GenerationEvent>(SQL)
+                        .bind(org)
+                        .bind(id)
+                        .bind(kind)
+                        .bind(data)
+                        .bind(now_millis())
+                        .fetch_optional(&self.pool)
+                        .await;
+                    match appended.map_err(|e| StoreError::from_sqlx(e, "generation event")) {
+                        Ok(Some(event)) => return Ok(event),
+                        Ok(None) => return Err(StoreError::NotFound("generation")),
+                        Err(StoreError::Conflict(_)) => continue,
+                        Err(other) => return Err(other),
+                    }
+                }
+                Err(StoreError::Conflict("generation event"))
+            }
+
+            async fn events_since(&self, org: &OrgId, id: &GenerationId, after: i64, limit: i64) -> Result<Vec<GenerationEvent>> {
+                const SQL: &str = "SELECT generation_id, seq, kind, data, created_at FROM generation_events \
+                     WHERE organization_id = $1 AND generation_id = $2 AND seq > $3 ORDER BY seq LIMIT $4";
+                // Reading a generation another organisation owns is as missing as one that is not.
+                GenerationStore::get(self, org, id).await?;
+                sqlx::query_as::<_, GenerationEvent>(SQL)
+                    .bind(org)
+                    .bind(id)
+                    .bind(after)
+                    .bind(limit.clamp(1, MAX_EVENTS_PER_READ))
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(StoreError::Database)
+            }
+        }
+
+        #[async_trait::async_trait]
         impl CapsuleStore for $store {
             async fn create(&self, actor: &Actor, project: &ProjectId, capsule: NewCapsule) -> Result<StoredCapsule> {
-                const OWNED: &str = "SELECT id FROM projects WHERE organization_id = $1 AND id = $2";
                 const SQL: &str = concat!("INSERT INTO capsules (id, organization_id, project_id, storage_path, size_bytes, \
                      sha256, manifest, signature, created_at, archive) VALUES ($1, $2, $3, 'database', $4, $5, $6, $7, $8, $9) \
                      RETURNING ", $crate::sql::capsule_columns!());
                 let mut tx = self.begin().await?;
-                sqlx::query(OWNED)
-                    .bind(&actor.org)
-                    .bind(project)
-                    .fetch_one(&mut *tx)
-                    .await
-                    .map_err(|e| StoreError::from_sqlx(e, "project"))?;
+                Self::require_project(&mut tx, &actor.org, project).await?;
                 let sha256 = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&capsule.archive));
                 let created = sqlx::query_as::<_, StoredCapsule>(SQL)
                     .bind(CapsuleId::generate())

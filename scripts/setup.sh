@@ -29,6 +29,9 @@ need_deb curl
 # Generated apps' tests run in bubblewrap; their Python dependencies install into a venv.
 need_deb bubblewrap
 need_deb python3-venv
+# Their npm dependency better-sqlite3 compiles against Node's headers with make and g++.
+need_deb make
+need_deb g++
 # npm brings binaryen's wasm-opt and Playwright; this machine kind ships Node.js, others may not.
 command -v npm >/dev/null || { need_deb nodejs; need_deb npm; }
 if [ "$want_test" = 1 ]; then

@@ -145,6 +145,28 @@ where
     Ok((target, false))
 }
 
+/// Moves a directory (a sandbox's output into the cache): renamed, or copied across file
+/// systems with the files' times kept (build tools compare them).
+fn move_dir(from: &Path, to: &Path) -> std::io::Result<()> {
+    if std::fs::rename(from, to).is_ok() {
+        return Ok(());
+    }
+    std::fs::create_dir_all(to)?;
+    for entry in std::fs::read_dir(from)? {
+        let entry = entry?;
+        let kind = entry.file_type()?;
+        let target = to.join(entry.file_name());
+        if kind.is_dir() {
+            move_dir(&entry.path(), &target)?;
+        } else if kind.is_file() {
+            std::fs::copy(entry.path(), &target)?;
+            let modified = entry.metadata()?.modified()?;
+            std::fs::File::options().write(true).open(&target)?.set_modified(modified)?;
+        }
+    }
+    Ok(())
+}
+
 async fn run(command: &[&str], directory: Option<&Path>) -> Result<(), EngineError> {
     run_in(command, directory, &[]).await
 }

@@ -2,8 +2,8 @@
 //! of the stack's reference lock (same path, version and integrity hash), so nothing outside
 //! that reviewed set is ever fetched. `npm ci` installs them from the registry with every
 //! install script off; then the one native package, better-sqlite3, is compiled from its own
-//! sources against the system's Node headers (its usual script would fetch a binary from
-//! GitHub instead).
+//! sources against the system's Node headers inside the sandbox (its usual script would fetch
+//! a binary from GitHub instead, and its build files are code).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -150,14 +150,48 @@ pub(super) async fn install(
         if !directory.exists() {
             continue;
         }
-        super::run_in(
-            &["node", &node_gyp, "rebuild", "--release", "--nodedir=/usr"],
-            Some(&directory),
-            &environment,
-        )
-        .await?;
+        build_native(&directory, &node_gyp).await?;
     }
     Ok(())
+}
+
+/// How long compiling one native package may take.
+const NATIVE_BUILD_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(900);
+
+/// Compiles a native package from its own sources inside the sandbox (its build files are code
+/// too), then puts the compiled `build/` beside its sources.
+async fn build_native(directory: &Path, node_gyp: &str) -> Result<(), EngineError> {
+    let failed = |error: String| EngineError::Dependencies(error);
+    let job = ql_sandbox::Job {
+        project: directory.to_owned(),
+        command: ["node", node_gyp, "rebuild", "--release", "--nodedir=/usr"]
+            .iter()
+            .map(|part| (*part).to_owned())
+            .collect(),
+        env: vec![("npm_config_update_notifier".into(), "false".into())],
+        read_only: Vec::new(),
+        project_mounts: Vec::new(),
+        copies: Vec::new(),
+        path: Vec::new(),
+        limits: ql_sandbox::Limits {
+            wall: NATIVE_BUILD_TIMEOUT,
+            cpu_seconds: NATIVE_BUILD_TIMEOUT.as_secs() * 2,
+            memory_mib: 8 * 1024,
+            file_mib: 512,
+            tmp_mib: 1024,
+            ..ql_sandbox::Limits::default()
+        },
+    };
+    let outcome = ql_sandbox::run(&job).await.map_err(|error| failed(error.to_string()))?;
+    if !outcome.success() {
+        let output = format!("{}{}", outcome.stdout, outcome.stderr);
+        let tail: String =
+            output.chars().rev().take(2000).collect::<Vec<_>>().into_iter().rev().collect();
+        return refuse(format!("compiling {} failed: {tail}", directory.display()));
+    }
+    let build = directory.join("build");
+    let _ = std::fs::remove_dir_all(&build);
+    super::move_dir(&outcome.file("build"), &build).map_err(|error| failed(error.to_string()))
 }
 
 /// npm's own node-gyp, which builds native packages against the system's Node headers.

@@ -166,10 +166,7 @@ pub(super) async fn install(target: &Path, cache_root: &Path) -> Result<(), Engi
             output.chars().rev().take(3000).collect::<Vec<_>>().into_iter().rev().collect();
         return refuse(format!("compiling the dependencies failed: {tail}"));
     }
-    let built = outcome.file("target");
-    if std::fs::rename(&built, target.join("target")).is_err() {
-        copy_tree(&built, &target.join("target")).map_err(failed)?;
-    }
+    super::move_dir(&outcome.file("target"), &target.join("target")).map_err(failed)?;
     std::fs::remove_dir_all(&skeleton).map_err(failed)?;
     std::fs::write(target.join(TOOLCHAIN_FILE), toolchain.display().to_string()).map_err(failed)?;
     Ok(())
@@ -293,20 +290,6 @@ pub(crate) async fn toolchain(cache_root: &Path) -> Result<PathBuf, EngineError>
     }
     let _ = std::fs::remove_dir_all(&staging);
     Ok(target)
-}
-
-fn copy_tree(from: &Path, to: &Path) -> std::io::Result<()> {
-    std::fs::create_dir_all(to)?;
-    for entry in std::fs::read_dir(from)? {
-        let entry = entry?;
-        let kind = entry.file_type()?;
-        if kind.is_dir() {
-            copy_tree(&entry.path(), &to.join(entry.file_name()))?;
-        } else if kind.is_file() {
-            std::fs::copy(entry.path(), to.join(entry.file_name()))?;
-        }
-    }
-    Ok(())
 }
 
 #[cfg(test)]

@@ -425,7 +425,8 @@ impl Services {
         } else {
             outcome.usage.prompt_tokens + outcome.usage.completion_tokens
         };
-        if tokens > 0 || cost > 0 {
+        // Nothing to count without a token or spend limit: no task per call then.
+        if (tokens > 0 || cost > 0) && self.quotas.settings.counts_usage() {
             let quotas = self.quotas.clone();
             let (org, key) = (caller.org_id.to_string(), caller.key_id.to_string());
             tokio::spawn(async move {

@@ -24,6 +24,15 @@ pub struct QuotaSettings {
     pub org_monthly_budget_usd: f64,
 }
 
+impl QuotaSettings {
+    /// Whether any limit counts what calls use (tokens or money) after they are answered.
+    pub fn counts_usage(&self) -> bool {
+        self.org_tokens_per_minute > 0
+            || self.key_tokens_per_minute > 0
+            || self.org_monthly_budget_usd > 0.0
+    }
+}
+
 impl Default for QuotaSettings {
     fn default() -> Self {
         Self {

@@ -36,6 +36,15 @@ pub fn default_cache() -> PathBuf {
     }
 }
 
+/// The paths of the manifests [`locked_manifests`] writes for `stack`.
+pub fn locked_manifest_paths(stack: Stack) -> Vec<String> {
+    match stack {
+        Stack::PythonFastapi => Vec::new(),
+        Stack::TypescriptExpress => vec!["package-lock.json".to_owned()],
+        Stack::RustAxum => vec!["Cargo.lock".to_owned()],
+    }
+}
+
 /// Dependency files the engine writes itself for a stack (the npm lock: a model or a template
 /// cannot know its integrity hashes).
 pub fn locked_manifests(

@@ -106,10 +106,77 @@ fn templates(stack: Stack) -> &'static [Template] {
     }
 }
 
-/// Renders the project for `spec` in `stack`, files sorted by path.
-pub fn render(spec: &AppSpec, stack: Stack) -> Result<Vec<GeneratedFile>, EngineError> {
+/// The module every project has: the files shared by all entities, and the locked manifests.
+pub const SHARED_MODULE: &str = "shared";
+
+/// A unit of work for one coder: the shared files, or the files of one entity.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Module {
+    /// [`SHARED_MODULE`] or `entity:<plural>`.
+    pub name: String,
+    /// The paths the module writes, sorted.
+    pub paths: Vec<String>,
+}
+
+/// Splits the project for `spec` in `stack` into modules, each of which renders on its own:
+/// the shared files first, then one module per entity in dependency order.
+pub fn plan(spec: &AppSpec, stack: Stack) -> Result<Vec<Module>, EngineError> {
     spec.check()?;
     let project = view::project(spec);
+    let mut shared: Vec<String> = templates(stack)
+        .iter()
+        .filter(|template| !template.path.contains("{plural}"))
+        .map(|template| template.path.to_owned())
+        .collect();
+    shared.extend(crate::deps::locked_manifest_paths(stack));
+    shared.sort();
+    let mut modules = vec![Module { name: SHARED_MODULE.to_owned(), paths: shared }];
+    for entity in &project.entities {
+        let mut paths: Vec<String> = templates(stack)
+            .iter()
+            .filter(|template| template.path.contains("{plural}"))
+            .map(|template| template.path.replace("{plural}", &entity.plural))
+            .collect();
+        paths.sort();
+        modules.push(Module { name: format!("entity:{}", entity.plural), paths });
+    }
+    Ok(modules)
+}
+
+/// Renders the project for `spec` in `stack`, files sorted by path.
+pub fn render(spec: &AppSpec, stack: Stack) -> Result<Vec<GeneratedFile>, EngineError> {
+    render_selected(spec, stack, None)
+}
+
+/// Renders one module of [`plan`]'s, files sorted by path.
+pub fn render_module(
+    spec: &AppSpec,
+    stack: Stack,
+    module: &str,
+) -> Result<Vec<GeneratedFile>, EngineError> {
+    render_selected(spec, stack, Some(module))
+}
+
+fn render_selected(
+    spec: &AppSpec,
+    stack: Stack,
+    module: Option<&str>,
+) -> Result<Vec<GeneratedFile>, EngineError> {
+    spec.check()?;
+    let project = view::project(spec);
+    let wanted_entity = match module {
+        None => None,
+        Some(SHARED_MODULE) => Some(None),
+        Some(name) => {
+            let plural = name
+                .strip_prefix("entity:")
+                .filter(|plural| project.entities.iter().any(|entity| entity.plural == *plural));
+            match plural {
+                Some(plural) => Some(Some(plural)),
+                None => return Err(EngineError::Template(format!("no module is named {name:?}"))),
+            }
+        }
+    };
     let mut environment = Environment::new();
     environment.set_undefined_behavior(UndefinedBehavior::Strict);
     // Templates say how each value is quoted; nothing is escaped behind their back (minijinja
@@ -130,14 +197,23 @@ pub fn render(spec: &AppSpec, stack: Stack) -> Result<Vec<GeneratedFile>, Engine
     }
     let mut files = Vec::new();
     for template in templates(stack) {
+        let per_entity = template.path.contains("{plural}");
+        match wanted_entity {
+            Some(None) if per_entity => continue,
+            Some(Some(_)) if !per_entity => continue,
+            _ => {}
+        }
         let compiled = environment
             .get_template(template.name)
             .map_err(|error| EngineError::Template(format!("{}: {error}", template.name)))?;
         let render_error = |error: minijinja::Error| {
             EngineError::Template(format!("{}: {error:#}", template.name))
         };
-        if template.path.contains("{plural}") {
+        if per_entity {
             for entity in &project.entities {
+                if wanted_entity.is_some_and(|wanted| wanted != Some(entity.plural.as_str())) {
+                    continue;
+                }
                 let contents = compiled
                     .render(context! { project => &project, entity => entity })
                     .map_err(render_error)?;
@@ -152,7 +228,9 @@ pub fn render(spec: &AppSpec, stack: Stack) -> Result<Vec<GeneratedFile>, Engine
             files.push(GeneratedFile { path: template.path.to_owned(), contents });
         }
     }
-    files.extend(crate::deps::locked_manifests(stack, &project.name)?);
+    if matches!(wanted_entity, None | Some(None)) {
+        files.extend(crate::deps::locked_manifests(stack, &project.name)?);
+    }
     files.sort_by(|a, b| a.path.cmp(&b.path));
     Ok(files)
 }

@@ -2,7 +2,7 @@
 
 use async_trait::async_trait;
 
-use crate::{Actor, CapsuleId, NewCapsule, OrgId, ProjectId, Result, StoredCapsule};
+use crate::{Actor, CapsuleId, GenerationId, NewCapsule, OrgId, ProjectId, Result, StoredCapsule};
 
 #[async_trait]
 pub trait CapsuleStore: Send + Sync {
@@ -19,4 +19,14 @@ pub trait CapsuleStore: Send + Sync {
 
     /// A capsule's archive and its record.
     async fn archive(&self, org: &OrgId, id: &CapsuleId) -> Result<(StoredCapsule, Vec<u8>)>;
+
+    /// Keeps the capsule a generation packed, in the generation's project; audited as its
+    /// creator's. A generation has at most one: when it already has one, that one is returned
+    /// and `capsule` is dropped.
+    async fn create_for_generation(
+        &self,
+        org: &OrgId,
+        generation: &GenerationId,
+        capsule: NewCapsule,
+    ) -> Result<StoredCapsule>;
 }

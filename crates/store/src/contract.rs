@@ -10,9 +10,9 @@ use ql_common::Role;
 use sqlx::postgres::PgConnectOptions;
 
 use crate::{
-    Actor, NewApiKey, NewAuditEntry, NewCapsule, NewGeneration, NewProject, NewStoredProvider,
-    NewStoredRoute, NewUsage, OrgId, ProjectId, ProjectUpdate, SessionRecord, Store, StoreError,
-    UsageSummary, UserId,
+    Actor, GenerationId, GenerationOutcome, NewApiKey, NewAuditEntry, NewCapsule, NewGeneration,
+    NewProject, NewStep, NewStoredProvider, NewStoredRoute, NewUsage, OrgId, ProjectId,
+    ProjectUpdate, SessionRecord, StepStart, Store, StoreError, UsageSummary, UserId, now_millis,
 };
 
 /// A store plus whatever must be cleaned up after the test.
@@ -106,6 +106,9 @@ contract_tests!(
     routes_are_kept_per_organisation_and_audited,
     capsules_are_kept_per_project_with_their_archive,
     generation_events_are_numbered_without_gaps_and_replayed_from_any_point,
+    generations_are_admitted_within_each_organisations_limit_in_queue_order,
+    generation_steps_run_until_they_succeed_and_never_after,
+    generations_are_cancelled_once_and_finish_only_while_running,
 );
 
 async fn local_actor(store: &Store) -> Actor {
@@ -501,6 +504,7 @@ async fn generation_events_are_numbered_without_gaps_and_replayed_from_any_point
         description: "A todo app".into(),
         stack: "python-fastapi".into(),
         model: "builtin".into(),
+        run_tests: false,
     };
     let generation =
         store.generations.create(&actor, &project.id, new.clone()).await.expect("create");
@@ -547,4 +551,189 @@ async fn generation_events_are_numbered_without_gaps_and_replayed_from_any_point
     ] {
         assert!(matches!(denied, Err(StoreError::NotFound(_))), "{denied:?}");
     }
+}
+
+fn queued(description: &str) -> NewGeneration {
+    NewGeneration {
+        description: description.to_owned(),
+        stack: "python-fastapi".into(),
+        model: "builtin".into(),
+        run_tests: true,
+    }
+}
+
+async fn generations_are_admitted_within_each_organisations_limit_in_queue_order(store: &Store) {
+    let actor = local_actor(store).await;
+    let other = other_actor(store).await;
+    let mine = store.projects.create(&actor, new_project("Mine")).await.expect("project");
+    let theirs = store.projects.create(&other, new_project("Theirs")).await.expect("project");
+    let mut ours = Vec::new();
+    for n in 0..3 {
+        let generation =
+            store.generations.create(&actor, &mine.id, queued(&format!("app {n}"))).await;
+        ours.push(generation.expect("create").id);
+        tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+    }
+    let foreign = store.generations.create(&other, &theirs.id, queued("theirs")).await;
+    let foreign = foreign.expect("create").id;
+    let positions = |ids: Vec<GenerationId>, org: OrgId| async move {
+        let mut positions = Vec::new();
+        for id in ids {
+            positions.push(store.generations.queue_position(&org, &id).await.expect("position"));
+        }
+        positions
+    };
+    assert_eq!(positions(ours.clone(), actor.org.clone()).await, [Some(1), Some(2), Some(3)]);
+
+    // With a limit of two per organisation: our two oldest, then theirs, then nothing.
+    let mut admitted = Vec::new();
+    while let Some(generation) = store.generations.admit_next(2).await.expect("admit") {
+        assert_eq!(generation.status, "running");
+        assert!(generation.started_at.is_some());
+        admitted.push(generation.id);
+    }
+    assert_eq!(admitted, [ours[0].clone(), ours[1].clone(), foreign.clone()]);
+    assert_eq!(positions(ours.clone(), actor.org.clone()).await, [None, None, Some(1)]);
+    assert!(matches!(
+        store.generations.queue_position(&other.org, &ours[2]).await,
+        Err(StoreError::NotFound(_))
+    ));
+
+    // Admitted but not yet handed to the job queue: found again once old enough.
+    let later = now_millis() + 1;
+    let undispatched = store.generations.undispatched(later).await.expect("undispatched");
+    assert_eq!(undispatched.len(), 3);
+    store.generations.mark_dispatched(&actor.org, &ours[0]).await.expect("dispatched");
+    let undispatched = store.generations.undispatched(later).await.expect("undispatched");
+    assert_eq!(
+        undispatched.iter().map(|g| g.id.clone()).collect::<Vec<_>>(),
+        [ours[1].clone(), foreign.clone()]
+    );
+    assert!(store.generations.undispatched(0).await.expect("none").is_empty());
+
+    // A finished generation frees its turn.
+    let failed = GenerationOutcome::Failed { error: "no".into() };
+    assert!(store.generations.finish(&actor.org, &ours[0], &failed).await.expect("finish"));
+    let next = store.generations.admit_next(2).await.expect("admit").map(|g| g.id);
+    assert_eq!(next, Some(ours[2].clone()));
+    let listed = store.generations.list(&actor.org, 10).await.expect("list");
+    assert_eq!(listed.len(), 3, "only the organisation's own");
+}
+
+async fn generation_steps_run_until_they_succeed_and_never_after(store: &Store) {
+    let actor = local_actor(store).await;
+    let intruder = other_actor(store).await;
+    let project = store.projects.create(&actor, new_project("Steps")).await.expect("project");
+    let generation = store.generations.create(&actor, &project.id, queued("app")).await;
+    let id = generation.expect("create").id;
+    let step = |name: &str, position: i64| NewStep {
+        step: name.to_owned(),
+        role: name.split(':').next().unwrap_or_default().to_owned(),
+        position,
+        input: "{}".into(),
+        worker: "w1".into(),
+    };
+    let planner = step("planner", 1);
+    let (org, generation_id) = (&actor.org, &id);
+    let begin = |step: NewStep| async move {
+        store.generations.begin_step(org, generation_id, &step).await
+    };
+    assert_eq!(begin(planner.clone()).await.expect("begin"), StepStart::Run { attempt: 1 });
+    // The worker died: the step runs again, counted.
+    assert_eq!(begin(planner.clone()).await.expect("again"), StepStart::Run { attempt: 2 });
+    store.generations.finish_step(&actor.org, &id, "planner", Err("flaky")).await.expect("failed");
+    assert_eq!(begin(planner.clone()).await.expect("retry"), StepStart::Run { attempt: 3 });
+    store
+        .generations
+        .finish_step(&actor.org, &id, "planner", Ok("{\"spec\":1}"))
+        .await
+        .expect("ok");
+    // Succeeded: never again, its output instead.
+    assert_eq!(
+        begin(planner.clone()).await.expect("done"),
+        StepStart::Done { output: "{\"spec\":1}".into() }
+    );
+    assert_eq!(begin(step("coder:b", 3)).await.expect("b"), StepStart::Run { attempt: 1 });
+    assert_eq!(begin(step("coder:a", 3)).await.expect("a"), StepStart::Run { attempt: 1 });
+    let steps = store.generations.steps(&actor.org, &id).await.expect("steps");
+    let summary: Vec<_> = steps
+        .iter()
+        .map(|s| (s.step.as_str(), s.status.as_str(), s.attempts, s.output.as_deref()))
+        .collect();
+    assert_eq!(summary[0], ("planner", "succeeded", 3, Some("{\"spec\":1}")));
+    assert_eq!(summary.len(), 3);
+    assert!(steps[0].finished_at.is_some() && steps[1].finished_at.is_none());
+
+    for denied in [
+        store.generations.begin_step(&intruder.org, &id, &planner).await.map(drop),
+        store.generations.finish_step(&intruder.org, &id, "planner", Ok("{}")).await,
+        store.generations.steps(&intruder.org, &id).await.map(drop),
+        store.generations.set_spec(&intruder.org, &id, "{}").await,
+    ] {
+        assert!(matches!(denied, Err(StoreError::NotFound(_))), "{denied:?}");
+    }
+    store.generations.set_spec(&actor.org, &id, "{\"name\":\"x\"}").await.expect("spec");
+    let kept = store.generations.get(&actor.org, &id).await.expect("get");
+    assert_eq!(kept.spec.as_deref(), Some("{\"name\":\"x\"}"));
+}
+
+async fn generations_are_cancelled_once_and_finish_only_while_running(store: &Store) {
+    let actor = local_actor(store).await;
+    let intruder = other_actor(store).await;
+    let project = store.projects.create(&actor, new_project("Cancel")).await.expect("project");
+    let first = store.generations.create(&actor, &project.id, queued("one")).await.expect("one");
+    let second = store.generations.create(&actor, &project.id, queued("two")).await.expect("two");
+
+    assert!(matches!(
+        store.generations.cancel(&intruder, &first.id).await,
+        Err(StoreError::NotFound(_))
+    ));
+    let cancelled = store.generations.cancel(&actor, &first.id).await.expect("cancel");
+    assert_eq!(
+        (cancelled.status.as_str(), cancelled.cancelled_by.as_ref()),
+        ("cancelled", Some(&actor.user))
+    );
+    assert!(cancelled.is_finished() && cancelled.finished_at.is_some());
+    assert!(matches!(
+        store.generations.cancel(&actor, &first.id).await,
+        Err(StoreError::Conflict(_))
+    ));
+    let audit = store.audit.list(&actor.org, 5).await.expect("audit");
+    assert_eq!(audit[0].action, "generation.cancel");
+
+    // A cancelled generation is never admitted, nor finished afterwards.
+    let admitted = store.generations.admit_next(5).await.expect("admit").expect("second");
+    assert_eq!(admitted.id, second.id);
+    let failed = GenerationOutcome::Failed { error: "late".into() };
+    assert!(!store.generations.finish(&actor.org, &first.id, &failed).await.expect("no-op"));
+    assert!(!store.generations.finish(&intruder.org, &second.id, &failed).await.expect("no-op"));
+
+    // One capsule per generation, whoever packs it and however often.
+    let capsule = |bytes: &[u8]| NewCapsule {
+        manifest: "{}".into(),
+        signature: "{}".into(),
+        archive: bytes.to_vec(),
+    };
+    let kept =
+        store.capsules.create_for_generation(&actor.org, &second.id, capsule(b"PK one")).await;
+    let kept = kept.expect("capsule");
+    let again =
+        store.capsules.create_for_generation(&actor.org, &second.id, capsule(b"PK two")).await;
+    assert_eq!(again.expect("same capsule"), kept);
+    assert_eq!(kept.project_id, project.id);
+    assert!(matches!(
+        store.capsules.create_for_generation(&intruder.org, &second.id, capsule(b"PK")).await,
+        Err(StoreError::NotFound(_))
+    ));
+    let succeeded = GenerationOutcome::Succeeded { capsule: kept.id.clone(), report: "{}".into() };
+    assert!(store.generations.finish(&actor.org, &second.id, &succeeded).await.expect("finish"));
+    let finished = store.generations.get(&actor.org, &second.id).await.expect("get");
+    assert_eq!(
+        (finished.status.as_str(), finished.capsule_id.as_ref(), finished.report.as_deref()),
+        ("succeeded", Some(&kept.id), Some("{}"))
+    );
+    assert!(matches!(
+        store.generations.cancel(&actor, &second.id).await,
+        Err(StoreError::Conflict(_))
+    ));
 }

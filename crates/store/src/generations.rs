@@ -4,7 +4,8 @@
 use async_trait::async_trait;
 
 use crate::{
-    Actor, Generation, GenerationEvent, GenerationId, NewGeneration, OrgId, ProjectId, Result,
+    Actor, Generation, GenerationEvent, GenerationId, GenerationOutcome, GenerationStep,
+    NewGeneration, NewStep, OrgId, ProjectId, Result, StepStart,
 };
 
 /// Most events one read answers.
@@ -42,4 +43,54 @@ pub trait GenerationStore: Send + Sync {
         after: i64,
         limit: i64,
     ) -> Result<Vec<GenerationEvent>>;
+
+    /// The organisation's generations, newest first, at most `limit` (capped at 200).
+    async fn list(&self, org: &OrgId, limit: i64) -> Result<Vec<Generation>>;
+
+    /// The scheduler's call, across organisations by design: the oldest queued generation
+    /// whose organisation runs fewer than `per_org_limit` becomes `running`, or `None`.
+    async fn admit_next(&self, per_org_limit: i64) -> Result<Option<Generation>>;
+
+    /// Records that a running generation's workflow is in the job queue.
+    async fn mark_dispatched(&self, org: &OrgId, id: &GenerationId) -> Result<()>;
+
+    /// Running generations admitted before `before` whose workflow was never recorded as
+    /// queued (the admitting process died in between), across organisations.
+    async fn undispatched(&self, before: i64) -> Result<Vec<Generation>>;
+
+    /// 1 for the next generation of the organisation to start; `None` unless queued.
+    async fn queue_position(&self, org: &OrgId, id: &GenerationId) -> Result<Option<i64>>;
+
+    /// Cancels a queued or running generation, recording who; audited. `Conflict` when it
+    /// had already finished.
+    async fn cancel(&self, actor: &Actor, id: &GenerationId) -> Result<Generation>;
+
+    /// Keeps the spec (JSON) the planner wrote.
+    async fn set_spec(&self, org: &OrgId, id: &GenerationId, spec: &str) -> Result<()>;
+
+    /// Ends a running generation; `false` (and no change) when it was not running, as when
+    /// it was cancelled meanwhile.
+    async fn finish(
+        &self,
+        org: &OrgId,
+        id: &GenerationId,
+        outcome: &GenerationOutcome,
+    ) -> Result<bool>;
+
+    /// Begins a step: [`StepStart::Done`] with its output when it succeeded before (it must not
+    /// run again), else it is marked running with one more attempt.
+    async fn begin_step(&self, org: &OrgId, id: &GenerationId, step: &NewStep)
+    -> Result<StepStart>;
+
+    /// Ends a step with its output (JSON) or its error.
+    async fn finish_step(
+        &self,
+        org: &OrgId,
+        id: &GenerationId,
+        step: &str,
+        result: std::result::Result<&str, &str>,
+    ) -> Result<()>;
+
+    /// The generation's steps in order.
+    async fn steps(&self, org: &OrgId, id: &GenerationId) -> Result<Vec<GenerationStep>>;
 }

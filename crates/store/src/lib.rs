@@ -38,10 +38,11 @@ pub use generations::{GenerationStore, MAX_EVENTS_PER_READ};
 pub use model::now_millis;
 pub use model::{
     Actor, ApiKey, ApiKeyId, AuditEntry, CapsuleId, Generation, GenerationEvent, GenerationId,
-    Membership, NewApiKey, NewAuditEntry, NewCapsule, NewGeneration, NewProject, NewStoredProvider,
-    NewStoredRoute, NewUsage, OrgId, Organization, Project, ProjectId, ProjectUpdate,
-    ProviderConfigId, RouteConfigId, SessionRecord, StoredCapsule, StoredProvider, StoredRoute,
-    UsageSummary, User, UserId,
+    GenerationOutcome, GenerationStep, Membership, NewApiKey, NewAuditEntry, NewCapsule,
+    NewGeneration, NewProject, NewStep, NewStoredProvider, NewStoredRoute, NewUsage, OrgId,
+    Organization, Project, ProjectId, ProjectUpdate, ProviderConfigId, RouteConfigId,
+    SessionRecord, StepStart, StoredCapsule, StoredProvider, StoredRoute, UsageSummary, User,
+    UserId,
 };
 pub use projects::ProjectStore;
 pub use providers::ProviderConfigStore;
@@ -59,6 +60,13 @@ pub enum Backend {
     Postgres,
 }
 
+/// The connection pool behind a [`Store`], for what shares its database (the job queue).
+#[derive(Debug, Clone)]
+pub enum Pool {
+    Sqlite(sqlx::SqlitePool),
+    Postgres(sqlx::PgPool),
+}
+
 /// Liveness of the database behind a store.
 #[async_trait::async_trait]
 pub trait HealthCheck: Send + Sync {
@@ -70,6 +78,7 @@ pub trait HealthCheck: Send + Sync {
 #[derive(Clone)]
 pub struct Store {
     pub backend: Backend,
+    pub pool: Pool,
     pub accounts: Arc<dyn AccountStore>,
     pub api_keys: Arc<dyn ApiKeyStore>,
     pub projects: Arc<dyn ProjectStore>,
@@ -103,9 +112,11 @@ impl Store {
     }
 
     fn from_sqlite(store: sqlite::SqliteStore) -> Self {
+        let pool = Pool::Sqlite(store.pool.clone());
         let store = Arc::new(store);
         Self {
             backend: Backend::Sqlite,
+            pool,
             accounts: store.clone(),
             api_keys: store.clone(),
             projects: store.clone(),
@@ -121,9 +132,11 @@ impl Store {
     }
 
     fn from_postgres(store: postgres::PostgresStore) -> Self {
+        let pool = Pool::Postgres(store.pool.clone());
         let store = Arc::new(store);
         Self {
             backend: Backend::Postgres,
+            pool,
             accounts: store.clone(),
             api_keys: store.clone(),
             projects: store.clone(),

@@ -276,6 +276,19 @@ pub struct Generation {
     pub queued_at: i64,
     pub started_at: Option<i64>,
     pub finished_at: Option<i64>,
+    /// Whether the project's own tests run in the sandbox.
+    pub run_tests: bool,
+    /// The validation report of a finished generation (JSON).
+    pub report: Option<String>,
+    pub capsule_id: Option<CapsuleId>,
+    pub cancelled_by: Option<UserId>,
+}
+
+impl Generation {
+    /// Succeeded, failed or cancelled: nothing more will happen to it.
+    pub fn is_finished(&self) -> bool {
+        matches!(self.status.as_str(), "succeeded" | "failed" | "cancelled")
+    }
 }
 
 /// A generation to queue; the caller has checked the fields.
@@ -284,6 +297,55 @@ pub struct NewGeneration {
     pub description: String,
     pub stack: String,
     pub model: String,
+    pub run_tests: bool,
+}
+
+/// How a running generation ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum GenerationOutcome {
+    Succeeded { capsule: CapsuleId, report: String },
+    Failed { error: String },
+}
+
+/// A step about to run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewStep {
+    /// Unique within the generation: the role, or the role and its part (`coder:entity:books`).
+    pub step: String,
+    pub role: String,
+    /// Orders the steps for people: steps of one role share it.
+    pub position: i64,
+    /// JSON.
+    pub input: String,
+    /// The worker running it.
+    pub worker: String,
+}
+
+/// What beginning a step found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StepStart {
+    /// It had not succeeded before: it runs now, for the `attempt`-th time (1 for the first).
+    Run { attempt: i64 },
+    /// It succeeded before, with this output (JSON): it does not run again.
+    Done { output: String },
+}
+
+/// One step of a generation, as stored.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct GenerationStep {
+    pub generation_id: GenerationId,
+    pub step: String,
+    pub role: String,
+    pub position: i64,
+    /// `running`, `succeeded` or `failed`.
+    pub status: String,
+    pub attempts: i64,
+    pub input: String,
+    pub output: Option<String>,
+    pub error: Option<String>,
+    pub worker: Option<String>,
+    pub started_at: i64,
+    pub finished_at: Option<i64>,
 }
 
 /// One numbered event of a generation.

@@ -11,7 +11,7 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations/post
 
 /// Every aggregate on one PostgreSQL database.
 pub(crate) struct PostgresStore {
-    pool: PgPool,
+    pub(crate) pool: PgPool,
 }
 
 impl PostgresStore {
@@ -33,6 +33,11 @@ impl PostgresStore {
         MIGRATOR.run(&pool).await?;
         Ok(Self { pool })
     }
+}
+
+impl PostgresStore {
+    /// Taken inside the admission transaction: admissions run one at a time.
+    const ADMISSION_LOCK: Option<&'static str> = Some("SELECT pg_advisory_xact_lock(7215001)");
 }
 
 impl_sql_store!(PostgresStore, sqlx::Postgres);

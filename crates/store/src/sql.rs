@@ -38,7 +38,7 @@ macro_rules! route_columns {
 macro_rules! generation_columns {
     () => {
         "id, organization_id, project_id, status, description, stack, model, spec, error, \
-         created_by, queued_at, started_at, finished_at"
+         created_by, queued_at, started_at, finished_at, run_tests, report, capsule_id, cancelled_by"
     };
 }
 pub(crate) use generation_columns;
@@ -113,7 +113,7 @@ AUDIT_INSERT, AUDIT_LIST, MEMBERSHIP, MEMBERSHIPS_OF_USER, MembershipRow,
         };
         use $crate::model::now_millis;
         use $crate::{
-            AccountStore, Actor, ApiKey, ApiKeyId, ApiKeyStore, AuditEntry, AuditStore, HealthCheck, Membership, NewApiKey, NewAuditEntry, NewStoredProvider, NewUsage, Organization, ProviderConfigId, ProviderConfigStore, StoredProvider, NewStoredRoute, RouteConfigId, RouteConfigStore, StoredRoute, CapsuleId, CapsuleStore, NewCapsule, StoredCapsule, Generation, GenerationEvent, GenerationId, GenerationStore, NewGeneration, MAX_EVENTS_PER_READ,
+            AccountStore, Actor, ApiKey, ApiKeyId, ApiKeyStore, AuditEntry, AuditStore, HealthCheck, Membership, NewApiKey, NewAuditEntry, NewStoredProvider, NewUsage, Organization, ProviderConfigId, ProviderConfigStore, StoredProvider, NewStoredRoute, RouteConfigId, RouteConfigStore, StoredRoute, CapsuleId, CapsuleStore, NewCapsule, StoredCapsule, Generation, GenerationEvent, GenerationId, GenerationOutcome, GenerationStep, GenerationStore, NewGeneration, NewStep, StepStart, MAX_EVENTS_PER_READ,
             NewProject, OrgId, Project, ProjectId, ProjectStore, ProjectUpdate, Result,
             SessionRecord, SessionRecordStore, StoreError, UsageStore, UsageSummary, User, UserId,
         };
@@ -125,10 +125,20 @@ AUDIT_INSERT, AUDIT_LIST, MEMBERSHIP, MEMBERSHIPS_OF_USER, MembershipRow,
                 actor: &Actor,
                 entry: NewAuditEntry,
             ) -> Result<()> {
+                Self::append_audit_as(tx, &actor.org, Some(&actor.user), entry).await
+            }
+
+            /// Appends an audit row for an organisation, by a user or (`None`) by the system.
+            async fn append_audit_as(
+                tx: &mut sqlx::Transaction<'_, $db>,
+                org: &OrgId,
+                user: Option<&UserId>,
+                entry: NewAuditEntry,
+            ) -> Result<()> {
                 sqlx::query(AUDIT_INSERT)
                     .bind(uuid::Uuid::now_v7().to_string())
-                    .bind(&actor.org)
-                    .bind(&actor.user)
+                    .bind(org)
+                    .bind(user)
                     .bind(entry.action)
                     .bind(entry.target_kind)
                     .bind(entry.target_id)
@@ -571,7 +581,7 @@ AUDIT_INSERT, AUDIT_LIST, MEMBERSHIP, MEMBERSHIPS_OF_USER, MembershipRow,
         impl GenerationStore for $store {
             async fn create(&self, actor: &Actor, project: &ProjectId, generation: NewGeneration) -> Result<Generation> {
                 const SQL: &str = concat!("INSERT INTO generations (id, organization_id, project_id, status, description, \
-                     stack, model, created_by, queued_at) VALUES ($1, $2, $3, 'queued', $4, $5, $6, $7, $8) RETURNING ",
+                     stack, model, created_by, queued_at, run_tests) VALUES ($1, $2, $3, 'queued', $4, $5, $6, $7, $8, $9) RETURNING ",
                      $crate::sql::generation_columns!());
                 let mut tx = self.begin().await?;
                 Self::require_project(&mut tx, &actor.org, project).await?;
@@ -584,6 +594,7 @@ AUDIT_INSERT, AUDIT_LIST, MEMBERSHIP, MEMBERSHIPS_OF_USER, MembershipRow,
                     .bind(&generation.model)
                     .bind(&actor.user)
                     .bind(now_millis())
+                    .bind(generation.run_tests)
                     .fetch_one(&mut *tx)
                     .await
                     .map_err(|e| StoreError::from_sqlx(e, "generation"))?;
@@ -652,10 +663,280 @@ AUDIT_INSERT, AUDIT_LIST, MEMBERSHIP, MEMBERSHIPS_OF_USER, MembershipRow,
                     .await
                     .map_err(StoreError::Database)
             }
+
+            async fn list(&self, org: &OrgId, limit: i64) -> Result<Vec<Generation>> {
+                const SQL: &str = concat!("SELECT ", $crate::sql::generation_columns!(),
+                    " FROM generations WHERE organization_id = $1 ORDER BY queued_at DESC, id DESC LIMIT $2");
+                sqlx::query_as::<_, Generation>(SQL)
+                    .bind(org)
+                    .bind(limit.clamp(1, 200))
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(StoreError::Database)
+            }
+
+            async fn admit_next(&self, per_org_limit: i64) -> Result<Option<Generation>> {
+                // One statement reads the organisation's running count and claims the oldest
+                // queued generation; PostgreSQL serialises admissions with a lock so that two
+                // schedulers cannot both pass the count.
+                const SQL: &str = concat!("UPDATE generations SET status = 'running', started_at = $2 \
+                     WHERE status = 'queued' AND id = (SELECT g.id FROM generations g WHERE g.status = 'queued' \
+                     AND (SELECT COUNT(*) FROM generations r WHERE r.organization_id = g.organization_id \
+                          AND r.status = 'running') < $1 \
+                     ORDER BY g.queued_at, g.id LIMIT 1) RETURNING ", $crate::sql::generation_columns!());
+                let mut tx = self.begin().await?;
+                if let Some(lock) = Self::ADMISSION_LOCK {
+                    sqlx::query(lock).execute(&mut *tx).await.map_err(StoreError::Database)?;
+                }
+                let admitted = sqlx::query_as::<_, Generation>(SQL)
+                    .bind(per_org_limit)
+                    .bind(now_millis())
+                    .fetch_optional(&mut *tx)
+                    .await
+                    .map_err(StoreError::Database)?;
+                tx.commit().await.map_err(commit_error)?;
+                Ok(admitted)
+            }
+
+            async fn mark_dispatched(&self, org: &OrgId, id: &GenerationId) -> Result<()> {
+                sqlx::query("UPDATE generations SET dispatched_at = $3 WHERE organization_id = $1 AND id = $2")
+                    .bind(org)
+                    .bind(id)
+                    .bind(now_millis())
+                    .execute(&self.pool)
+                    .await
+                    .map(drop)
+                    .map_err(StoreError::Database)
+            }
+
+            async fn undispatched(&self, before: i64) -> Result<Vec<Generation>> {
+                const SQL: &str = concat!("SELECT ", $crate::sql::generation_columns!(),
+                    " FROM generations WHERE status = 'running' AND dispatched_at IS NULL AND started_at < $1 \
+                     ORDER BY started_at LIMIT 100");
+                sqlx::query_as::<_, Generation>(SQL)
+                    .bind(before)
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(StoreError::Database)
+            }
+
+            async fn queue_position(&self, org: &OrgId, id: &GenerationId) -> Result<Option<i64>> {
+                const SQL: &str = "SELECT COUNT(*) FROM generations q WHERE q.organization_id = $1 \
+                     AND q.status = 'queued' AND (q.queued_at < $2 OR (q.queued_at = $2 AND q.id <= $3))";
+                let generation = GenerationStore::get(self, org, id).await?;
+                if generation.status != "queued" {
+                    return Ok(None);
+                }
+                let ahead: i64 = sqlx::query_scalar(SQL)
+                    .bind(org)
+                    .bind(generation.queued_at)
+                    .bind(id)
+                    .fetch_one(&self.pool)
+                    .await
+                    .map_err(StoreError::Database)?;
+                Ok(Some(ahead))
+            }
+
+            async fn cancel(&self, actor: &Actor, id: &GenerationId) -> Result<Generation> {
+                const SQL: &str = concat!("UPDATE generations SET status = 'cancelled', cancelled_by = $3, \
+                     finished_at = $4 WHERE organization_id = $1 AND id = $2 AND status IN ('queued', 'running') \
+                     RETURNING ", $crate::sql::generation_columns!());
+                let mut tx = self.begin().await?;
+                let cancelled = sqlx::query_as::<_, Generation>(SQL)
+                    .bind(&actor.org)
+                    .bind(id)
+                    .bind(&actor.user)
+                    .bind(now_millis())
+                    .fetch_optional(&mut *tx)
+                    .await
+                    .map_err(StoreError::Database)?;
+                let Some(cancelled) = cancelled else {
+                    drop(tx);
+                    GenerationStore::get(self, &actor.org, id).await?;
+                    return Err(StoreError::Conflict("generation already finished"));
+                };
+                let audit = NewAuditEntry {
+                    action: "generation.cancel".to_owned(),
+                    target_kind: "generation".to_owned(),
+                    target_id: Some(cancelled.id.0.clone()),
+                    detail: serde_json::json!({"project_id": cancelled.project_id.0}),
+                };
+                Self::append_audit(&mut tx, actor, audit).await?;
+                tx.commit().await.map_err(commit_error)?;
+                Ok(cancelled)
+            }
+
+            async fn set_spec(&self, org: &OrgId, id: &GenerationId, spec: &str) -> Result<()> {
+                let updated = sqlx::query("UPDATE generations SET spec = $3 WHERE organization_id = $1 AND id = $2")
+                    .bind(org)
+                    .bind(id)
+                    .bind(spec)
+                    .execute(&self.pool)
+                    .await
+                    .map_err(StoreError::Database)?;
+                if updated.rows_affected() == 0 {
+                    return Err(StoreError::NotFound("generation"));
+                }
+                Ok(())
+            }
+
+            async fn finish(&self, org: &OrgId, id: &GenerationId, outcome: &GenerationOutcome) -> Result<bool> {
+                const SQL: &str = "UPDATE generations SET status = $3, finished_at = $4, capsule_id = $5, \
+                     report = $6, error = $7 WHERE organization_id = $1 AND id = $2 AND status = 'running'";
+                let (status, capsule, report, error) = match outcome {
+                    GenerationOutcome::Succeeded { capsule, report } => ("succeeded", Some(capsule), Some(report.as_str()), None),
+                    GenerationOutcome::Failed { error } => ("failed", None, None, Some(error.as_str())),
+                };
+                let updated = sqlx::query(SQL)
+                    .bind(org)
+                    .bind(id)
+                    .bind(status)
+                    .bind(now_millis())
+                    .bind(capsule)
+                    .bind(report)
+                    .bind(error)
+                    .execute(&self.pool)
+                    .await
+                    .map_err(StoreError::Database)?;
+                Ok(updated.rows_affected() > 0)
+            }
+
+            async fn begin_step(&self, org: &OrgId, id: &GenerationId, step: &NewStep) -> Result<StepStart> {
+                // A step that succeeded keeps its row untouched (the update's WHERE fails) and its
+                // output is read back; any other row becomes running with one more attempt.
+                const SQL: &str = "INSERT INTO generation_steps (generation_id, organization_id, step, role, position, \
+                     status, attempts, input, worker, started_at) \
+                     SELECT g.id, g.organization_id, $3, $4, $5, 'running', 1, $6, $7, $8 FROM generations g \
+                     WHERE g.organization_id = $1 AND g.id = $2 \
+                     ON CONFLICT (generation_id, step) DO UPDATE SET status = 'running', \
+                     attempts = generation_steps.attempts + 1, input = excluded.input, worker = excluded.worker, \
+                     started_at = excluded.started_at, finished_at = NULL, output = NULL, error = NULL \
+                     WHERE generation_steps.status <> 'succeeded' RETURNING attempts";
+                const DONE: &str = "SELECT output FROM generation_steps WHERE organization_id = $1 \
+                     AND generation_id = $2 AND step = $3 AND status = 'succeeded'";
+                let attempt: Option<i64> = sqlx::query_scalar(SQL)
+                    .bind(org)
+                    .bind(id)
+                    .bind(&step.step)
+                    .bind(&step.role)
+                    .bind(step.position)
+                    .bind(&step.input)
+                    .bind(&step.worker)
+                    .bind(now_millis())
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(|e| StoreError::from_sqlx(e, "generation step"))?;
+                if let Some(attempt) = attempt {
+                    return Ok(StepStart::Run { attempt });
+                }
+                let output: Option<Option<String>> = sqlx::query_scalar(DONE)
+                    .bind(org)
+                    .bind(id)
+                    .bind(&step.step)
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(StoreError::Database)?;
+                match output {
+                    Some(output) => Ok(StepStart::Done { output: output.unwrap_or_default() }),
+                    None => Err(StoreError::NotFound("generation")),
+                }
+            }
+
+            async fn finish_step(&self, org: &OrgId, id: &GenerationId, step: &str, result: std::result::Result<&str, &str>) -> Result<()> {
+                const SQL: &str = "UPDATE generation_steps SET status = $4, output = $5, error = $6, finished_at = $7 \
+                     WHERE organization_id = $1 AND generation_id = $2 AND step = $3";
+                let (status, output, error) = match result {
+                    Ok(output) => ("succeeded", Some(output), None),
+                    Err(error) => ("failed", None, Some(error)),
+                };
+                let updated = sqlx::query(SQL)
+                    .bind(org)
+                    .bind(id)
+                    .bind(step)
+                    .bind(status)
+                    .bind(output)
+                    .bind(error)
+                    .bind(now_millis())
+                    .execute(&self.pool)
+                    .await
+                    .map_err(StoreError::Database)?;
+                if updated.rows_affected() == 0 {
+                    return Err(StoreError::NotFound("generation step"));
+                }
+                Ok(())
+            }
+
+            async fn steps(&self, org: &OrgId, id: &GenerationId) -> Result<Vec<GenerationStep>> {
+                const SQL: &str = "SELECT generation_id, step, role, position, status, attempts, input, output, \
+                     error, worker, started_at, finished_at FROM generation_steps \
+                     WHERE organization_id = $1 AND generation_id = $2 ORDER BY position, started_at, step";
+                GenerationStore::get(self, org, id).await?;
+                sqlx::query_as::<_, GenerationStep>(SQL)
+                    .bind(org)
+                    .bind(id)
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(StoreError::Database)
+            }
         }
 
         #[async_trait::async_trait]
         impl CapsuleStore for $store {
+            async fn create_for_generation(&self, org: &OrgId, generation: &GenerationId, capsule: NewCapsule) -> Result<StoredCapsule> {
+                const INSERT: &str = concat!("INSERT INTO capsules (id, organization_id, project_id, generation_id, \
+                     storage_path, size_bytes, sha256, manifest, signature, created_at, archive) \
+                     VALUES ($1, $2, $3, $4, 'database', $5, $6, $7, $8, $9, $10) RETURNING ", $crate::sql::capsule_columns!());
+                const EXISTING: &str = concat!("SELECT ", $crate::sql::capsule_columns!(),
+                     " FROM capsules WHERE organization_id = $1 AND generation_id = $2");
+                let existing = || async {
+                    sqlx::query_as::<_, StoredCapsule>(EXISTING)
+                        .bind(org)
+                        .bind(generation)
+                        .fetch_optional(&self.pool)
+                        .await
+                        .map_err(StoreError::Database)
+                };
+                if let Some(kept) = existing().await? {
+                    return Ok(kept);
+                }
+                let owner = GenerationStore::get(self, org, generation).await?;
+                let sha256 = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&capsule.archive));
+                let mut tx = self.begin().await?;
+                let created = sqlx::query_as::<_, StoredCapsule>(INSERT)
+                    .bind(CapsuleId::generate())
+                    .bind(org)
+                    .bind(&owner.project_id)
+                    .bind(generation)
+                    .bind(capsule.archive.len() as i64)
+                    .bind(&sha256)
+                    .bind(&capsule.manifest)
+                    .bind(&capsule.signature)
+                    .bind(now_millis())
+                    .bind(&capsule.archive)
+                    .fetch_one(&mut *tx)
+                    .await
+                    .map_err(|e| StoreError::from_sqlx(e, "capsule"));
+                let created = match created {
+                    Ok(created) => created,
+                    // Another run of the same step got there first: theirs is the capsule.
+                    Err(StoreError::Conflict(_)) => {
+                        drop(tx);
+                        return existing().await?.ok_or(StoreError::NotFound("capsule"));
+                    }
+                    Err(other) => return Err(other),
+                };
+                let audit = NewAuditEntry {
+                    action: "capsule.create".to_owned(),
+                    target_kind: "capsule".to_owned(),
+                    target_id: Some(created.id.0.clone()),
+                    detail: serde_json::json!({"project_id": owner.project_id.0, "generation_id": generation.0,
+                        "sha256": sha256, "size_bytes": created.size_bytes}),
+                };
+                Self::append_audit_as(&mut tx, org, owner.created_by.as_ref(), audit).await?;
+                tx.commit().await.map_err(commit_error)?;
+                Ok(created)
+            }
+
             async fn create(&self, actor: &Actor, project: &ProjectId, capsule: NewCapsule) -> Result<StoredCapsule> {
                 const SQL: &str = concat!("INSERT INTO capsules (id, organization_id, project_id, storage_path, size_bytes, \
                      sha256, manifest, signature, created_at, archive) VALUES ($1, $2, $3, 'database', $4, $5, $6, $7, $8, $9) \

@@ -11,7 +11,7 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations/sqli
 
 /// Every aggregate on one SQLite database.
 pub(crate) struct SqliteStore {
-    pool: SqlitePool,
+    pub(crate) pool: SqlitePool,
 }
 
 impl SqliteStore {
@@ -33,6 +33,11 @@ impl SqliteStore {
         MIGRATOR.run(&pool).await?;
         Ok(Self { pool })
     }
+}
+
+impl SqliteStore {
+    /// Taken inside the admission transaction (SQLite runs one writer at a time anyway).
+    const ADMISSION_LOCK: Option<&'static str> = None;
 }
 
 impl_sql_store!(SqliteStore, sqlx::Sqlite);

@@ -194,3 +194,30 @@ fn rendering_is_deterministic() {
         assert_eq!(rendered_in(*stack, EXAMPLES[1]), rendered_in(*stack, EXAMPLES[1]));
     }
 }
+
+/// The modules of a plan, rendered one at a time, give exactly the whole project, for every
+/// stack and example; an unknown module is refused.
+#[test]
+fn modules_rendered_apart_make_the_whole_project() {
+    for stack in Stack::ALL {
+        for description in EXAMPLES.iter().chain([&HOSTILE]) {
+            let spec = extract(description).unwrap_or_else(|error| panic!("{error}")).spec;
+            let whole = render(&spec, *stack).unwrap_or_else(|error| panic!("{error}"));
+            let modules = plan(&spec, *stack).unwrap_or_else(|error| panic!("{error}"));
+            assert_eq!(modules[0].name, SHARED_MODULE);
+            assert_eq!(modules.len(), spec.entities.len() + 1, "{stack:?}");
+            let mut parts = Vec::new();
+            for module in &modules {
+                let files = render_module(&spec, *stack, &module.name)
+                    .unwrap_or_else(|error| panic!("{}: {error}", module.name));
+                assert_eq!(paths(&files), module.paths, "{stack:?} {}", module.name);
+                parts.extend(files);
+            }
+            parts.sort_by(|a, b| a.path.cmp(&b.path));
+            assert_eq!(parts, whole, "{stack:?}");
+            for unknown in ["entity:nothing", "everything", ""] {
+                assert!(render_module(&spec, *stack, unknown).is_err(), "{unknown}");
+            }
+        }
+    }
+}

@@ -131,7 +131,7 @@ pub async fn generate(
             &generation.files,
             &checks,
             Some(&generation.tests),
-            options,
+            (options.stack, &options.created_at),
             key,
             &made,
         )?;
@@ -191,13 +191,15 @@ pub async fn generate(
     };
 
     clock.next(Step::PackingCapsule, &mut timings, progress);
-    let made = Made {
-        provider: crate::builtin_model::MODEL.to_owned(),
-        prompt_hashes: vec![hex::encode(Sha256::digest(description.as_bytes()))],
-        usage: ql_router::wire::Usage::default(),
-    };
-    let capsule =
-        pack(description, &extraction.spec, &files, &checks, tests.as_ref(), options, key, &made)?;
+    let capsule = pack_builtin(
+        description,
+        &extraction.spec,
+        &files,
+        &checks,
+        tests.as_ref(),
+        (options.stack, &options.created_at),
+        key,
+    )?;
     clock.finish(&mut timings);
     Ok(Generated {
         spec: extraction.spec,
@@ -235,7 +237,7 @@ impl Clock {
 }
 
 /// The files in a temporary directory, for the sandbox to copy.
-pub(crate) fn write_project(files: &[GeneratedFile]) -> Result<tempfile::TempDir, EngineError> {
+pub fn write_project(files: &[GeneratedFile]) -> Result<tempfile::TempDir, EngineError> {
     let failed = |error: std::io::Error| EngineError::Sandbox(error.to_string());
     let dir = tempfile::Builder::new().prefix("ql-project-").tempdir().map_err(failed)?;
     for file in files {
@@ -246,6 +248,25 @@ pub(crate) fn write_project(files: &[GeneratedFile]) -> Result<tempfile::TempDir
         std::fs::write(&path, &file.contents).map_err(failed)?;
     }
     Ok(dir)
+}
+
+/// Packs a project the built-in engine wrote into a signed capsule, the same bytes for the
+/// same inputs; `created_at` is the RFC 3339 time written into the manifest.
+pub fn pack_builtin(
+    description: &str,
+    spec: &AppSpec,
+    files: &[GeneratedFile],
+    checks: &StaticReport,
+    tests: Option<&TestReport>,
+    (stack, created_at): (Stack, &str),
+    key: &ql_capsule::InstallationKey,
+) -> Result<ql_capsule::Capsule, EngineError> {
+    let made = Made {
+        provider: crate::builtin_model::MODEL.to_owned(),
+        prompt_hashes: vec![hex::encode(Sha256::digest(description.as_bytes()))],
+        usage: ql_router::wire::Usage::default(),
+    };
+    pack(description, spec, files, checks, tests, (stack, created_at), key, &made)
 }
 
 /// Who wrote a project: the model, the hashes of the prompts it got, the tokens it used.
@@ -262,14 +283,14 @@ fn pack(
     files: &[GeneratedFile],
     checks: &StaticReport,
     tests: Option<&TestReport>,
-    options: &Options,
+    (stack, created_at): (Stack, &str),
     key: &ql_capsule::InstallationKey,
     made: &Made,
 ) -> Result<ql_capsule::Capsule, EngineError> {
     let spec_json =
         serde_json::to_value(spec).map_err(|error| EngineError::Validation(error.to_string()))?;
     let mut identity = Sha256::new();
-    for part in [description, options.stack.id(), &spec_json.to_string()] {
+    for part in [description, stack.id(), &spec_json.to_string()] {
         identity.update(part.as_bytes());
         identity.update([0]);
     }
@@ -277,14 +298,14 @@ fn pack(
         identity.update(file.path.as_bytes());
         identity.update(file.contents.as_bytes());
     }
-    let commands = options.stack.commands();
+    let commands = stack.commands();
     let manifest = ql_capsule::Manifest {
         format_version: ql_capsule::FORMAT_VERSION,
         id: format!("cap_{}", &hex::encode(identity.finalize())[..24]),
-        created_at: options.created_at.clone(),
+        created_at: created_at.to_owned(),
         description: description.to_owned(),
         spec: spec_json,
-        stack: options.stack.id().to_owned(),
+        stack: stack.id().to_owned(),
         files: Vec::new(),
         commands: ql_capsule::Commands {
             install: commands.install.to_owned(),

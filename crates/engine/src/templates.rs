@@ -12,7 +12,7 @@ use crate::stacks::Stack;
 pub use view::{MAX_STRING, MAX_TEXT, ProjectView, camel, lower_camel, python_string};
 
 /// One file of a generated project.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct GeneratedFile {
     /// Relative, with `/` separators.
     pub path: String,

@@ -13,7 +13,7 @@ use crate::stacks::Stack;
 use crate::templates::GeneratedFile;
 
 /// What the analyzer found in the project's files.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, serde::Deserialize)]
 pub struct StaticReport {
     pub files: usize,
     /// Files with syntax errors, with the first error of each.
@@ -31,7 +31,7 @@ impl StaticReport {
 }
 
 /// How the project's own tests went.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, serde::Deserialize)]
 pub struct TestReport {
     pub passed: u32,
     pub failed: u32,

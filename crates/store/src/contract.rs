@@ -613,7 +613,14 @@ async fn generations_are_admitted_within_each_organisations_limit_in_queue_order
 
     // A finished generation frees its turn.
     let failed = GenerationOutcome::Failed { error: "no".into() };
-    assert!(store.generations.finish(&actor.org, &ours[0], &failed).await.expect("finish"));
+    assert!(
+        store
+            .generations
+            .finish(&actor.org, &ours[0], &failed, "{}")
+            .await
+            .expect("finish")
+            .is_some()
+    );
     let next = store.generations.admit_next(2).await.expect("admit").map(|g| g.id);
     assert_eq!(next, Some(ours[2].clone()));
     let listed = store.generations.list(&actor.org, 10).await.expect("list");
@@ -700,13 +707,30 @@ async fn generations_are_cancelled_once_and_finish_only_while_running(store: &St
     ));
     let audit = store.audit.list(&actor.org, 5).await.expect("audit");
     assert_eq!(audit[0].action, "generation.cancel");
+    let events =
+        store.generations.events_since(&actor.org, &first.id, 0, 10).await.expect("events");
+    assert_eq!(events.iter().map(|e| e.kind.as_str()).collect::<Vec<_>>(), ["cancelled"]);
 
     // A cancelled generation is never admitted, nor finished afterwards.
     let admitted = store.generations.admit_next(5).await.expect("admit").expect("second");
     assert_eq!(admitted.id, second.id);
     let failed = GenerationOutcome::Failed { error: "late".into() };
-    assert!(!store.generations.finish(&actor.org, &first.id, &failed).await.expect("no-op"));
-    assert!(!store.generations.finish(&intruder.org, &second.id, &failed).await.expect("no-op"));
+    assert!(
+        store
+            .generations
+            .finish(&actor.org, &first.id, &failed, "{}")
+            .await
+            .expect("no-op")
+            .is_none()
+    );
+    assert!(
+        store
+            .generations
+            .finish(&intruder.org, &second.id, &failed, "{}")
+            .await
+            .expect("no-op")
+            .is_none()
+    );
 
     // One capsule per generation, whoever packs it and however often.
     let capsule = |bytes: &[u8]| NewCapsule {
@@ -726,7 +750,9 @@ async fn generations_are_cancelled_once_and_finish_only_while_running(store: &St
         Err(StoreError::NotFound(_))
     ));
     let succeeded = GenerationOutcome::Succeeded { capsule: kept.id.clone(), report: "{}".into() };
-    assert!(store.generations.finish(&actor.org, &second.id, &succeeded).await.expect("finish"));
+    let last = store.generations.finish(&actor.org, &second.id, &succeeded, "{\"ok\":1}").await;
+    let last = last.expect("finish").expect("final event");
+    assert_eq!((last.seq, last.kind.as_str(), last.data.as_str()), (1, "succeeded", "{\"ok\":1}"));
     let finished = store.generations.get(&actor.org, &second.id).await.expect("get");
     assert_eq!(
         (finished.status.as_str(), finished.capsule_id.as_ref(), finished.report.as_deref()),

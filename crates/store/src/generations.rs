@@ -61,21 +61,23 @@ pub trait GenerationStore: Send + Sync {
     /// 1 for the next generation of the organisation to start; `None` unless queued.
     async fn queue_position(&self, org: &OrgId, id: &GenerationId) -> Result<Option<i64>>;
 
-    /// Cancels a queued or running generation, recording who; audited. `Conflict` when it
-    /// had already finished.
+    /// Cancels a queued or running generation, recording who, with its final `cancelled`
+    /// event in the same transaction; audited. `Conflict` when it had already finished.
     async fn cancel(&self, actor: &Actor, id: &GenerationId) -> Result<Generation>;
 
     /// Keeps the spec (JSON) the planner wrote.
     async fn set_spec(&self, org: &OrgId, id: &GenerationId, spec: &str) -> Result<()>;
 
-    /// Ends a running generation; `false` (and no change) when it was not running, as when
-    /// it was cancelled meanwhile.
+    /// Ends a running generation and appends its final event (`succeeded` or `failed`, with
+    /// `event_data`) in the same transaction, so the event exists exactly when the ending
+    /// does; `None` (and no change) when it was not running, as when it was cancelled.
     async fn finish(
         &self,
         org: &OrgId,
         id: &GenerationId,
         outcome: &GenerationOutcome,
-    ) -> Result<bool>;
+        event_data: &str,
+    ) -> Result<Option<GenerationEvent>>;
 
     /// Begins a step: [`StepStart::Done`] with its output when it succeeded before (it must not
     /// run again), else it is marked running with one more attempt.

@@ -36,6 +36,9 @@ impl PostgresStore {
 }
 
 impl PostgresStore {
+    /// A plain transaction.
+    const BEGIN: &'static str = "BEGIN";
+
     /// Taken inside the admission transaction: admissions run one at a time.
     const ADMISSION_LOCK: Option<&'static str> = Some("SELECT pg_advisory_xact_lock(7215001)");
 }

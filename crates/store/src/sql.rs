@@ -43,6 +43,18 @@ macro_rules! generation_columns {
 }
 pub(crate) use generation_columns;
 
+/// Appends a generation's next event: `$1` organisation, `$2` generation, `$3` kind, `$4` data,
+/// `$5` time. The number is read and written in one statement.
+pub(crate) const EVENT_APPEND: &str = "INSERT INTO generation_events (generation_id, organization_id, seq, kind, data, created_at) \
+     SELECT g.id, g.organization_id, \
+            COALESCE((SELECT MAX(e.seq) FROM generation_events e WHERE e.generation_id = g.id), 0) + 1, \
+            $3, $4, $5 \
+     FROM generations g WHERE g.organization_id = $1 AND g.id = $2 \
+     RETURNING generation_id, seq, kind, data, created_at";
+
+/// How often an append that lost the race for its number tries again.
+pub(crate) const EVENT_ATTEMPTS: usize = 20;
+
 macro_rules! capsule_columns {
     () => {
         "id, organization_id, project_id, size_bytes, sha256, manifest, signature, created_at"
@@ -166,7 +178,27 @@ AUDIT_INSERT, AUDIT_LIST, MEMBERSHIP, MEMBERSHIPS_OF_USER, MembershipRow,
             }
 
             async fn begin(&self) -> Result<sqlx::Transaction<'static, $db>> {
-                self.pool.begin().await.map_err(StoreError::Database)
+                self.pool.begin_with(Self::BEGIN).await.map_err(StoreError::Database)
+            }
+
+            /// Appends a generation's next event inside the caller's transaction; a writer
+            /// that took the same number makes this fail with `Conflict` (the caller retries).
+            async fn append_event_in(
+                tx: &mut sqlx::Transaction<'_, $db>,
+                org: &OrgId,
+                id: &GenerationId,
+                kind: &str,
+                data: &str,
+            ) -> Result<Option<GenerationEvent>> {
+                sqlx::query_as::<_, GenerationEvent>($crate::sql::EVENT_APPEND)
+                    .bind(org)
+                    .bind(id)
+                    .bind(kind)
+                    .bind(data)
+                    .bind(now_millis())
+                    .fetch_optional(&mut **tx)
+                    .await
+                    .map_err(|e| StoreError::from_sqlx(e, "generation event"))
             }
         }
 
@@ -623,15 +655,8 @@ AUDIT_INSERT, AUDIT_LIST, MEMBERSHIP, MEMBERSHIPS_OF_USER, MembershipRow,
             async fn append_event(&self, org: &OrgId, id: &GenerationId, kind: &str, data: &str) -> Result<GenerationEvent> {
                 // The next number is read and written in one statement; two writers that pick
                 // the same one collide on the primary key, and the loser tries again.
-                const SQL: &str = "INSERT INTO generation_events (generation_id, organization_id, seq, kind, data, created_at) \
-                     SELECT g.id, g.organization_id, \
-                            COALESCE((SELECT MAX(e.seq) FROM generation_events e WHERE e.generation_id = g.id), 0) + 1, \
-                            $3, $4, $5 \
-                     FROM generations g WHERE g.organization_id = $1 AND g.id = $2 \
-                     RETURNING generation_id, seq, kind, data, created_at";
-                const ATTEMPTS: usize = 20;
-                for _ in 0..ATTEMPTS {
-                    let appended = sqlx::query_as::<_, GenerationEvent>(SQL)
+                for _ in 0..$crate::sql::EVENT_ATTEMPTS {
+                    let appended = sqlx::query_as::<_, GenerationEvent>($crate::sql::EVENT_APPEND)
                         .bind(org)
                         .bind(id)
                         .bind(kind)
@@ -741,29 +766,38 @@ AUDIT_INSERT, AUDIT_LIST, MEMBERSHIP, MEMBERSHIPS_OF_USER, MembershipRow,
                 const SQL: &str = concat!("UPDATE generations SET status = 'cancelled', cancelled_by = $3, \
                      finished_at = $4 WHERE organization_id = $1 AND id = $2 AND status IN ('queued', 'running') \
                      RETURNING ", $crate::sql::generation_columns!());
-                let mut tx = self.begin().await?;
-                let cancelled = sqlx::query_as::<_, Generation>(SQL)
-                    .bind(&actor.org)
-                    .bind(id)
-                    .bind(&actor.user)
-                    .bind(now_millis())
-                    .fetch_optional(&mut *tx)
-                    .await
-                    .map_err(StoreError::Database)?;
-                let Some(cancelled) = cancelled else {
-                    drop(tx);
-                    GenerationStore::get(self, &actor.org, id).await?;
-                    return Err(StoreError::Conflict("generation already finished"));
-                };
-                let audit = NewAuditEntry {
-                    action: "generation.cancel".to_owned(),
-                    target_kind: "generation".to_owned(),
-                    target_id: Some(cancelled.id.0.clone()),
-                    detail: serde_json::json!({"project_id": cancelled.project_id.0}),
-                };
-                Self::append_audit(&mut tx, actor, audit).await?;
-                tx.commit().await.map_err(commit_error)?;
-                Ok(cancelled)
+                let event = serde_json::json!({"by": actor.user.0}).to_string();
+                for _ in 0..$crate::sql::EVENT_ATTEMPTS {
+                    let mut tx = self.begin().await?;
+                    let cancelled = sqlx::query_as::<_, Generation>(SQL)
+                        .bind(&actor.org)
+                        .bind(id)
+                        .bind(&actor.user)
+                        .bind(now_millis())
+                        .fetch_optional(&mut *tx)
+                        .await
+                        .map_err(StoreError::Database)?;
+                    let Some(cancelled) = cancelled else {
+                        drop(tx);
+                        GenerationStore::get(self, &actor.org, id).await?;
+                        return Err(StoreError::Conflict("generation already finished"));
+                    };
+                    match Self::append_event_in(&mut tx, &actor.org, id, "cancelled", &event).await {
+                        Ok(_) => {}
+                        Err(StoreError::Conflict(_)) => continue,
+                        Err(other) => return Err(other),
+                    }
+                    let audit = NewAuditEntry {
+                        action: "generation.cancel".to_owned(),
+                        target_kind: "generation".to_owned(),
+                        target_id: Some(cancelled.id.0.clone()),
+                        detail: serde_json::json!({"project_id": cancelled.project_id.0}),
+                    };
+                    Self::append_audit(&mut tx, actor, audit).await?;
+                    tx.commit().await.map_err(commit_error)?;
+                    return Ok(cancelled);
+                }
+                Err(StoreError::Conflict("generation event"))
             }
 
             async fn set_spec(&self, org: &OrgId, id: &GenerationId, spec: &str) -> Result<()> {
@@ -780,25 +814,39 @@ AUDIT_INSERT, AUDIT_LIST, MEMBERSHIP, MEMBERSHIPS_OF_USER, MembershipRow,
                 Ok(())
             }
 
-            async fn finish(&self, org: &OrgId, id: &GenerationId, outcome: &GenerationOutcome) -> Result<bool> {
+            async fn finish(&self, org: &OrgId, id: &GenerationId, outcome: &GenerationOutcome, event_data: &str) -> Result<Option<GenerationEvent>> {
                 const SQL: &str = "UPDATE generations SET status = $3, finished_at = $4, capsule_id = $5, \
                      report = $6, error = $7 WHERE organization_id = $1 AND id = $2 AND status = 'running'";
                 let (status, capsule, report, error) = match outcome {
                     GenerationOutcome::Succeeded { capsule, report } => ("succeeded", Some(capsule), Some(report.as_str()), None),
                     GenerationOutcome::Failed { error } => ("failed", None, None, Some(error.as_str())),
                 };
-                let updated = sqlx::query(SQL)
-                    .bind(org)
-                    .bind(id)
-                    .bind(status)
-                    .bind(now_millis())
-                    .bind(capsule)
-                    .bind(report)
-                    .bind(error)
-                    .execute(&self.pool)
-                    .await
-                    .map_err(StoreError::Database)?;
-                Ok(updated.rows_affected() > 0)
+                for _ in 0..$crate::sql::EVENT_ATTEMPTS {
+                    let mut tx = self.begin().await?;
+                    let updated = sqlx::query(SQL)
+                        .bind(org)
+                        .bind(id)
+                        .bind(status)
+                        .bind(now_millis())
+                        .bind(capsule)
+                        .bind(report)
+                        .bind(error)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(StoreError::Database)?;
+                    if updated.rows_affected() == 0 {
+                        return Ok(None);
+                    }
+                    match Self::append_event_in(&mut tx, org, id, status, event_data).await {
+                        Ok(event) => {
+                            tx.commit().await.map_err(commit_error)?;
+                            return Ok(event);
+                        }
+                        Err(StoreError::Conflict(_)) => continue,
+                        Err(other) => return Err(other),
+                    }
+                }
+                Err(StoreError::Conflict("generation event"))
             }
 
             async fn begin_step(&self, org: &OrgId, id: &GenerationId, step: &NewStep) -> Result<StepStart> {

@@ -36,6 +36,10 @@ impl SqliteStore {
 }
 
 impl SqliteStore {
+    /// Takes the write lock at once: a transaction that reads and then writes would otherwise fail
+    /// with `SQLITE_BUSY` (no waiting) when another connection wrote in between.
+    const BEGIN: &'static str = "BEGIN IMMEDIATE";
+
     /// Taken inside the admission transaction (SQLite runs one writer at a time anyway).
     const ADMISSION_LOCK: Option<&'static str> = None;
 }

@@ -1,4 +1,4 @@
-//! The command line: `serve` (the default), `migrate`, `analyze`, `generate`, `capsule verify`,
+//! The command line: `serve` (the default), `worker`, `migrate`, `analyze`, `generate`, `capsule verify`,
 //! `gateway`, `orgs`, `keys`, `config example`.
 
 use std::path::PathBuf;
@@ -20,8 +20,14 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Serve the web app and the APIs (the default).
-    Serve,
+    /// Serve the web app and the APIs, with a generation worker (the default).
+    Serve {
+        /// Serve only: leave generations to `quantumlayer worker` processes.
+        #[arg(long)]
+        no_worker: bool,
+    },
+    /// Run only a generation worker (and its scheduler), without the web server.
+    Worker,
     /// Apply pending database migrations, then exit.
     Migrate,
     /// Analyse source files: metrics, complexity, security and quality findings.
@@ -120,8 +126,9 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         runtime.worker_threads(config.http.worker_threads);
     }
     let runtime = runtime.enable_all().build()?;
-    match cli.command.unwrap_or(Command::Serve) {
-        Command::Serve => runtime.block_on(crate::router::serve(config)),
+    match cli.command.unwrap_or(Command::Serve { no_worker: false }) {
+        Command::Serve { no_worker } => runtime.block_on(crate::router::serve(config, !no_worker)),
+        Command::Worker => runtime.block_on(crate::router::serve_worker(config)),
         Command::Migrate => runtime.block_on(async {
             crate::open_services(&config).await?;
             tracing::info!("migrations applied");

@@ -39,6 +39,8 @@ pub struct Config {
     pub quotas: ql_services::QuotaSettings,
     /// The gateway's exact-match answer cache (`[cache]`).
     pub cache: ql_services::CacheSettings,
+    /// How generations are admitted and run (`[generations]`).
+    pub generations: GenerationsConfig,
     /// Redis for counters shared by several processes, such as `redis://127.0.0.1:6379`.
     /// Env: `QL_REDIS_URL`.
     pub redis_url: Option<String>,
@@ -85,6 +87,53 @@ pub struct SessionConfig {
     pub secure_cookies: bool,
 }
 
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct GenerationsConfig {
+    /// Generations one organisation runs at once; more wait in order. Env: `QL_GENERATIONS_PER_ORG`.
+    pub per_org_limit: u32,
+    /// Steps one worker process runs at once. Env: `QL_GENERATION_CONCURRENCY`.
+    pub concurrency: usize,
+    /// Sandboxed test runs one worker process runs at once. Env: `QL_GENERATION_TEST_RUNS`.
+    pub concurrent_tests: usize,
+    /// The longest one sandboxed test run may take, in seconds. Env: `QL_GENERATION_TEST_TIMEOUT_SECS`.
+    pub test_timeout_secs: u64,
+    /// The job queue's name. On PostgreSQL the queue's tables sit in the shared `apalis`
+    /// schema: installations sharing one database need names of their own. Env: `QL_GENERATION_QUEUE`.
+    pub queue: String,
+}
+
+impl Default for GenerationsConfig {
+    fn default() -> Self {
+        let defaults = ql_services::OrchestratorSettings::default();
+        Self {
+            per_org_limit: u32::try_from(defaults.per_org_limit).unwrap_or(2),
+            concurrency: defaults.concurrency,
+            concurrent_tests: defaults.concurrent_tests,
+            test_timeout_secs: defaults.test_timeout.as_secs(),
+            queue: defaults.queue,
+        }
+    }
+}
+
+impl GenerationsConfig {
+    /// The orchestrator's settings: these values over its defaults.
+    pub fn settings(&self) -> ql_services::OrchestratorSettings {
+        ql_services::OrchestratorSettings {
+            per_org_limit: i64::from(self.per_org_limit.max(1)),
+            concurrency: self.concurrency.max(1),
+            concurrent_tests: self.concurrent_tests.max(1),
+            test_timeout: std::time::Duration::from_secs(self.test_timeout_secs.max(1)),
+            queue: if self.queue.trim().is_empty() {
+                ql_services::OrchestratorSettings::default().queue
+            } else {
+                self.queue.trim().to_owned()
+            },
+            ..ql_services::OrchestratorSettings::default()
+        }
+    }
+}
+
 impl Default for Config {
     fn default() -> Self {
         Self {
@@ -101,6 +150,7 @@ impl Default for Config {
             prices: Vec::new(),
             quotas: ql_services::QuotaSettings::default(),
             cache: ql_services::CacheSettings::default(),
+            generations: GenerationsConfig::default(),
             redis_url: None,
             redis_namespace: "ql".to_owned(),
         }
@@ -175,6 +225,11 @@ const ENV_VARS: &[(&str, Setter)] = &[
     ("QL_PUBLIC_URL", |c, v| set(&mut c.http.public_url, Some(v.trim_end_matches('/').to_owned()))),
     ("QL_SESSION_TTL_HOURS", |c, v| parse_into(&mut c.session.ttl_hours, v)),
     ("QL_SECURE_COOKIES", |c, v| parse_into(&mut c.session.secure_cookies, v)),
+    ("QL_GENERATIONS_PER_ORG", |c, v| parse_into(&mut c.generations.per_org_limit, v)),
+    ("QL_GENERATION_CONCURRENCY", |c, v| parse_into(&mut c.generations.concurrency, v)),
+    ("QL_GENERATION_TEST_RUNS", |c, v| parse_into(&mut c.generations.concurrent_tests, v)),
+    ("QL_GENERATION_TEST_TIMEOUT_SECS", |c, v| parse_into(&mut c.generations.test_timeout_secs, v)),
+    ("QL_GENERATION_QUEUE", |c, v| set(&mut c.generations.queue, v.to_owned())),
 ];
 
 /// What cargo-leptos sets when it runs the server; below `QL_*` in priority.
@@ -350,6 +405,19 @@ ttl_secs = 3600
 # Memory the in-process cache may hold, and the largest answer it keeps, in bytes.
 max_bytes = 268435456
 max_entry_bytes = 1048576
+
+[generations]
+# Generations one organisation runs at once; more wait their turn, in order. QL_GENERATIONS_PER_ORG
+per_org_limit = 2
+# Steps one worker process runs at once.                       QL_GENERATION_CONCURRENCY
+concurrency = 16
+# Sandboxed test runs one worker process runs at once.          QL_GENERATION_TEST_RUNS
+concurrent_tests = 2
+# The longest one sandboxed test run may take, in seconds.      QL_GENERATION_TEST_TIMEOUT_SECS
+test_timeout_secs = 300
+# The job queue's name; on PostgreSQL, installations sharing a database need their own. QL_GENERATION_QUEUE
+queue = "ql-generations"
+# A worker beats every 2 s; one silent for 6 s is presumed dead and its steps run again elsewhere.
 
 [router]
 # Retries of one target on a retryable failure (429, 5xx, timeouts, refused connections).

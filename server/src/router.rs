@@ -24,7 +24,7 @@ use tracing::Level;
 
 use crate::config::Config;
 use crate::middleware::{csrf, sign_in_guard};
-use crate::routes::{analyze, health, v1};
+use crate::routes::{analyze, generations, health, v1};
 use crate::session_store::DbSessionStore;
 
 /// The name of the session cookie.
@@ -64,7 +64,8 @@ pub async fn open_services(config: &Config) -> anyhow::Result<Services> {
         .with_secrets(secrets)
         .with_capsule_key(capsule_key)
         .with_quotas(quotas)
-        .with_cache(config.cache.clone(), cache))
+        .with_cache(config.cache.clone(), cache)
+        .with_orchestrator_settings(config.generations.settings()))
 }
 
 /// The whole HTTP surface: health checks, server functions, pages and static files.
@@ -115,6 +116,7 @@ pub fn http_router(services: Services, config: &Config) -> Router {
     let capsule_routes = Router::new()
         .route("/capsules/{id}/download", get(crate::routes::capsules::download))
         .with_state(services.clone());
+    let generation_routes = generations::router(services.clone());
 
     let router = Router::new()
         .merge(health_routes)
@@ -122,6 +124,7 @@ pub fn http_router(services: Services, config: &Config) -> Router {
         .layer(RequestBodyLimitLayer::new(config.http.max_body_bytes))
         .merge(analyze_routes)
         .merge(capsule_routes)
+        .merge(generation_routes)
         .layer(axum::middleware::from_fn(sign_in_guard::redirect_signed_out))
         .layer(session_layer)
         .layer(axum::middleware::from_fn_with_state(csrf_policy, csrf::verify_origin))
@@ -177,14 +180,41 @@ fn request_span(request: &axum::http::Request<axum::body::Body>) -> tracing::Spa
     )
 }
 
-/// Serves until SIGTERM or Ctrl-C, then finishes the requests in flight.
-pub async fn serve(config: Config) -> anyhow::Result<()> {
+/// Serves until SIGTERM or Ctrl-C, then finishes the requests in flight; with `worker`, also
+/// runs generations in this process.
+pub async fn serve(config: Config, worker: bool) -> anyhow::Result<()> {
     let services = open_services(&config).await?;
     DbSessionStore::new(services.store().sessions.clone())
         .spawn_expiry_task(Duration::from_secs(3600));
     v1::spawn_health_probes(&services);
+    // Events other processes write reach this one's subscribers.
+    let orchestrator = services.orchestrator().clone();
+    tokio::spawn(async move { orchestrator.listen().await });
+    if worker {
+        spawn_worker(&services, &config)?;
+    }
     let router = http_router(services, &config);
     serve_router(router, config.listen, "server").await
+}
+
+fn spawn_worker(services: &Services, config: &Config) -> anyhow::Result<()> {
+    let key = crate::secret_key::capsule_key(&config.data_dir)?;
+    let orchestrator = services.orchestrator().clone();
+    tokio::spawn(async move {
+        if let Err(error) = orchestrator.run_worker(key, shutdown_signal()).await {
+            tracing::error!(%error, "the generation worker stopped");
+        }
+    });
+    Ok(())
+}
+
+/// Runs a generation worker without the web server, until SIGTERM or Ctrl-C.
+pub async fn serve_worker(config: Config) -> anyhow::Result<()> {
+    let services = open_services(&config).await?;
+    let key = crate::secret_key::capsule_key(&config.data_dir)?;
+    services.orchestrator().run_worker(key, shutdown_signal()).await?;
+    tracing::info!("worker stopped");
+    Ok(())
 }
 
 /// Serves only the LLM gateway: `/v1`, `/healthz` and `/readyz`.

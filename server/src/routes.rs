@@ -2,6 +2,7 @@
 
 pub mod analyze;
 pub mod capsules;
+pub mod generations;
 pub mod health;
 pub mod metrics;
 pub mod v1;

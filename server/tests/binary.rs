@@ -8,15 +8,12 @@ use std::net::TcpStream;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+mod support;
+
+/// The binary in `dir` on SQLite, logging for people (as a user would see it).
 fn quantumlayer(dir: &std::path::Path) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_quantumlayer"));
-    command
-        .current_dir(dir)
-        .env_remove("QL_DATABASE_URL")
-        .env("QL_DATA_DIR", dir.join("data"))
-        .env("QL_SITE_ROOT", dir.join("site"))
-        .env("QL_LISTEN", "127.0.0.1:0")
-        .env("NO_COLOR", "1");
+    let mut command = support::quantumlayer(dir, None);
+    command.env_remove("QL_LOG_FORMAT");
     command
 }
 

@@ -12,6 +12,7 @@ pub mod model_generation;
 pub mod spec;
 pub mod stacks;
 pub mod templates;
+pub mod test_cases;
 pub mod validate;
 
 pub use error::EngineError;

@@ -43,6 +43,9 @@ pub struct TestReport {
     pub seconds: f64,
     /// The end of the test output, for people and for a repair prompt.
     pub output_tail: String,
+    /// Each test and its outcome (at most [`crate::test_cases::MAX_TEST_CASES`]).
+    #[serde(default)]
+    pub cases: Vec<crate::test_cases::TestCase>,
 }
 
 impl TestReport {
@@ -186,9 +189,12 @@ pub async fn run_tests(
             report("lcov.info").ok().and_then(|text| lcov_line_coverage(&text, "src/"))
         }
     };
-    let counts = match stack {
-        Stack::RustAxum => cargo_test_counts(&report("test-output.txt").unwrap_or_default()),
-        _ => junit_counts(&junit),
+    let (counts, cases) = match stack {
+        Stack::RustAxum => {
+            let output = report("test-output.txt").unwrap_or_default();
+            (cargo_test_counts(&output), crate::test_cases::from_cargo_test(&output))
+        }
+        _ => (junit_counts(&junit), crate::test_cases::from_junit(&junit)),
     };
     let output = format!("{}{}", outcome.stdout, outcome.stderr);
     let tail_start = output.char_indices().rev().nth(4_000).map_or(0, |(index, _)| index);
@@ -202,6 +208,7 @@ pub async fn run_tests(
         exit_code: outcome.code,
         seconds: outcome.elapsed.as_secs_f64(),
         output_tail: output[tail_start..].to_owned(),
+        cases,
     })
 }
 

@@ -17,6 +17,8 @@ use crate::worker::Context;
 
 /// Most findings published one by one; the counts cover the rest.
 const MAX_FINDING_EVENTS: usize = 500;
+/// The most `test_result` events one test run publishes (the report keeps every case).
+const MAX_TEST_RESULT_EVENTS: usize = 1_000;
 
 /// The planner's output.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -184,7 +186,11 @@ pub(crate) async fn test(
     )
     .await
     .map_err(deterministic)?;
-    publish(context, ticket, kind::TESTS, json!({"skipped": false, "report": report})).await?;
+    for case in report.cases.iter().take(MAX_TEST_RESULT_EVENTS) {
+        publish(context, ticket, kind::TEST_RESULT, json!(case)).await?;
+    }
+    let summary = ql_engine::validate::TestReport { cases: Vec::new(), ..report.clone() };
+    publish(context, ticket, kind::TESTS, json!({"skipped": false, "report": summary})).await?;
     if !report.succeeded() {
         return Err(Failure::Deterministic(format!(
             "the project's tests did not pass ({} passed, {} failed, {} errors{})",

@@ -1,7 +1,9 @@
 //! A generation's events: stored with their number first, then announced, so a subscriber
 //! that hears of one reads everything up to it from the store — no gap, no repeat, whichever
 //! process wrote it. In one process the announcement is a broadcast; across processes on
-//! PostgreSQL it is a `NOTIFY` that [`EventHub::listen`] turns back into the broadcast.
+//! PostgreSQL it is a `NOTIFY` that [`EventHub::listen`] turns back into the broadcast, and on
+//! SQLite (no `NOTIFY`) a watch over the tail of the events table every
+//! [`SQLITE_WATCH_INTERVAL`].
 
 use serde_json::Value;
 use tokio::sync::broadcast;
@@ -12,6 +14,9 @@ use crate::Result;
 
 /// The PostgreSQL channel events are announced on; the payload is the generation id.
 pub const NOTIFY_CHANNEL: &str = "ql_generation_events";
+
+/// How often a process serving streams on SQLite looks for events other processes appended.
+pub const SQLITE_WATCH_INTERVAL: std::time::Duration = std::time::Duration::from_millis(20);
 
 /// The kinds of event, as subscribers see them in the stream's `event:` field.
 pub mod kind {
@@ -24,6 +29,9 @@ pub mod kind {
     pub const PLAN: &str = "plan";
     pub const FILE_WRITTEN: &str = "file_written";
     pub const FINDING: &str = "finding";
+    /// One test of the project's suite and its outcome.
+    pub const TEST_RESULT: &str = "test_result";
+    /// The test run's summary (counts, coverage, time).
     pub const TESTS: &str = "tests";
     pub const CAPSULE: &str = "capsule";
     pub const SUCCEEDED: &str = "succeeded";
@@ -58,11 +66,50 @@ impl EventHub {
         let _ = self.sender.send(generation.clone());
     }
 
-    /// On PostgreSQL, turns other processes' `NOTIFY`s into announcements here, reconnecting
-    /// after a lost connection; returns at once on SQLite (one process's events only, which
-    /// subscribers complete by reading the store now and then).
+    /// Turns other processes' events into announcements here, for as long as the process
+    /// runs: `NOTIFY`s on PostgreSQL (reconnecting after a lost connection), a watch over the
+    /// events table's tail on SQLite (while anyone here subscribes).
     pub async fn listen(self, store: Store) {
-        let Pool::Postgres(pool) = store.pool else { return };
+        match store.pool {
+            Pool::Postgres(pool) => self.listen_postgres(pool).await,
+            Pool::Sqlite(pool) => self.watch_sqlite(pool).await,
+        }
+    }
+
+    async fn watch_sqlite(self, pool: sqlx::SqlitePool) {
+        let mut cursor = None;
+        let mut ticks = tokio::time::interval(SQLITE_WATCH_INTERVAL);
+        ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            ticks.tick().await;
+            if self.sender.receiver_count() == 0 {
+                // Nobody to tell: start again from the end when someone subscribes.
+                cursor = None;
+                continue;
+            }
+            let from = match cursor {
+                Some(from) => from,
+                None => match ql_store::event_tail_end(&pool).await {
+                    Ok(end) => end,
+                    Err(error) => {
+                        tracing::warn!(%error, "cannot watch generation events");
+                        continue;
+                    }
+                },
+            };
+            match ql_store::events_appended_after(&pool, from).await {
+                Ok((generations, next)) => {
+                    for generation in &generations {
+                        self.announce(generation);
+                    }
+                    cursor = Some(next);
+                }
+                Err(error) => tracing::warn!(%error, "cannot watch generation events"),
+            }
+        }
+    }
+
+    async fn listen_postgres(self, pool: sqlx::PgPool) {
         loop {
             match sqlx::postgres::PgListener::connect_with(&pool).await {
                 Ok(mut listener) => {

@@ -127,19 +127,13 @@ where
         input: input.to_string(),
         worker: context.worker.clone(),
     };
-    let attempt = match generations.begin_step(&org, &id, &new).await? {
+    // The start event is stored with the attempt, the end event with the outcome: a worker
+    // killed in between leaves a step that runs again, never a half-told story.
+    let attempt = match generations.begin_step(&org, &id, &new, kind::STEP_STARTED).await? {
         StepStart::Done { output } => return Ok(Some(serde_json::from_str(&output)?)),
         StepStart::Run { attempt } => attempt,
     };
-    let publish = |kind: &'static str, data: serde_json::Value| {
-        let (org, id) = (&org, &id);
-        async move { context.publisher.publish(org, id, kind, data).await }
-    };
-    publish(
-        kind::STEP_STARTED,
-        json!({"step": step, "role": role.name(), "attempt": attempt, "worker": context.worker}),
-    )
-    .await?;
+    context.publisher.announce(&id).await;
     let started = Instant::now();
     let retried = body
         .retry(
@@ -153,7 +147,12 @@ where
     let outcome = tokio::select! {
         outcome = retried => outcome,
         () = cancelled(context, &org, &id) => {
-            generations.finish_step(&org, &id, &step, Err("cancelled")).await?;
+            let data = json!({"step": step, "role": role.name(), "attempt": attempt,
+                              "error": "cancelled"}).to_string();
+            generations
+                .finish_step(&org, &id, &step, attempt, Err("cancelled"), (kind::STEP_FAILED, &data))
+                .await?;
+            context.publisher.announce(&id).await;
             return Ok(None);
         }
     };
@@ -161,23 +160,28 @@ where
     match outcome {
         Ok(output) => {
             let json = serde_json::to_string(&output)?;
-            generations.finish_step(&org, &id, &step, Ok(&json)).await?;
-            publish(
-                kind::STEP_FINISHED,
-                json!({"step": step, "role": role.name(), "attempt": attempt, "seconds": seconds}),
-            )
-            .await?;
-            Ok(Some(output))
+            let data = json!({"step": step, "role": role.name(), "attempt": attempt,
+                              "seconds": seconds})
+            .to_string();
+            let recorded = generations
+                .finish_step(&org, &id, &step, attempt, Ok(&json), (kind::STEP_FINISHED, &data))
+                .await?;
+            context.publisher.announce(&id).await;
+            // Taken over meanwhile (this worker was presumed dead): the other attempt goes on.
+            Ok(recorded.then_some(output))
         }
         Err(failure) => {
             let message = failure.message().to_owned();
-            generations.finish_step(&org, &id, &step, Err(&message)).await?;
-            publish(
-                kind::STEP_FAILED,
-                json!({"step": step, "role": role.name(), "attempt": attempt, "seconds": seconds,
-                       "error": message}),
-            )
-            .await?;
+            let data = json!({"step": step, "role": role.name(), "attempt": attempt,
+                              "seconds": seconds, "error": message})
+            .to_string();
+            let recorded = generations
+                .finish_step(&org, &id, &step, attempt, Err(&message), (kind::STEP_FAILED, &data))
+                .await?;
+            if !recorded {
+                return Ok(None);
+            }
+            context.publisher.announce(&id).await;
             let outcome = GenerationOutcome::Failed { error: format!("{step}: {message}") };
             let last = json!({"step": step, "error": message}).to_string();
             if generations.finish(&org, &id, &outcome, &last).await?.is_some() {

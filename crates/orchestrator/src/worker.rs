@@ -241,6 +241,7 @@ pub async fn run(
                 .map_err(OrchestratorError::queue)?;
             let config = apalis_sqlite::Config::default()
                 .queue(settings.queue.as_str())
+                .batch_size(FETCH_BATCH)
                 .heartbeat_interval(settings.heartbeat)
                 .missed_heartbeats(settings.missed_heartbeats);
             let storage = SqliteStorage::<Ticket>::new(&pool).with_config(config);
@@ -274,6 +275,7 @@ pub async fn run(
                 .map_err(OrchestratorError::queue)?;
             let config = apalis_postgres::Config::default()
                 .queue(settings.queue.as_str())
+                .batch_size(FETCH_BATCH)
                 .heartbeat_interval(settings.heartbeat)
                 .missed_heartbeats(settings.missed_heartbeats);
             let storage = PostgresStorage::<Ticket>::new(&pool).with_config(config);
@@ -292,6 +294,10 @@ pub async fn run(
         }
     }
 }
+
+/// Tasks a worker takes from the queue at a time: few, so that idle workers elsewhere get
+/// the rest and a killed worker strands little until its tasks are orphaned.
+const FETCH_BATCH: usize = 2;
 
 /// How long an admitted generation may stay unqueued before the sweep queues it again.
 const UNQUEUED_GRACE_MS: i64 = 10_000;

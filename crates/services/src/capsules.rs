@@ -138,10 +138,8 @@ impl Services {
         principal: &Principal,
         id: &CapsuleId,
     ) -> Result<(String, Vec<u8>)> {
-        let (record, archive) = self.store.capsules.archive(&principal.org_id, id).await?;
-        let summary = CapsuleSummary::from(record);
-        let name = if summary.app.is_empty() { "capsule".to_owned() } else { summary.app };
-        Ok((format!("{name}-{}.zip", &summary.sha256[..12.min(summary.sha256.len())]), archive))
+        let (name, _sha256, archive) = self.capsule_download(principal, &id.0).await?;
+        Ok((name, archive))
     }
 }
 

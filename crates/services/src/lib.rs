@@ -8,6 +8,7 @@ mod analysis;
 mod api_keys;
 mod capsules;
 mod error;
+mod generations;
 mod llm;
 mod organizations;
 mod principal;
@@ -22,13 +23,17 @@ use ql_store::Store;
 pub use api_keys::{IssuedKey, KeyPrincipal, hash_key};
 pub use capsules::{CapsuleInput, CapsuleSummary, stacks};
 pub use error::ServiceError;
+pub use generations::{GenerationInput, GenerationView};
 pub use llm::cache::{AnswerCache, CacheMode, CacheSettings, RedisCache};
 pub use llm::quota::{Counters, MemoryCounters, QuotaSettings, Quotas, RedisCounters};
 pub use llm::{Answer, MAX_MESSAGES, TargetStatus};
 pub use principal::Principal;
 pub use projects::ProjectSummary;
 pub use providers::{PROVIDER_KINDS, ProviderInput, ProviderSummary, secret_context};
+pub use ql_orchestrator::events::kind as event_kinds;
+pub use ql_orchestrator::{EventHub, Orchestrator, Settings as OrchestratorSettings};
 pub use ql_store::{ApiKey, ApiKeyId, AuditEntry, Project, RouteConfigId};
+pub use ql_store::{Generation, GenerationEvent, GenerationStep};
 pub use routes::{
     MAX_ROUTE_TARGETS, RouteInput, RouteSummary, RouteTarget, STRATEGIES, parse_targets,
 };
@@ -62,6 +67,8 @@ pub struct Services {
     /// Routes to organisation-managed providers, by `org/provider/model`; a change shows
     /// within a minute on every replica (at once on the one that made it).
     managed_routes: moka::future::Cache<String, std::sync::Arc<ql_router::route::Route>>,
+    /// Queues, follows and cancels generations run as workflows by the workers.
+    orchestrator: ql_orchestrator::Orchestrator,
 }
 
 impl std::fmt::Debug for Services {
@@ -78,7 +85,10 @@ impl Services {
     /// accounting task, so it must run inside a tokio runtime.
     pub fn new(store: Store, auth_mode: AuthMode, gateway: ql_router::Gateway) -> Self {
         let accounting = llm::accounting::Accounting::start(store.usage.clone());
+        let orchestrator =
+            ql_orchestrator::Orchestrator::new(store.clone(), ql_orchestrator::Settings::default());
         Self {
+            orchestrator,
             store,
             auth_mode,
             key_cache: api_keys::key_cache(),
@@ -99,6 +109,17 @@ impl Services {
                 .time_to_live(std::time::Duration::from_secs(60))
                 .build(),
         }
+    }
+
+    /// The same services running generations with these settings.
+    pub fn with_orchestrator_settings(mut self, settings: ql_orchestrator::Settings) -> Self {
+        self.orchestrator = ql_orchestrator::Orchestrator::new(self.store.clone(), settings);
+        self
+    }
+
+    /// The orchestrator, to run workers and follow events.
+    pub fn orchestrator(&self) -> &ql_orchestrator::Orchestrator {
+        &self.orchestrator
     }
 
     /// The same services sealing secrets at rest with this installation key.

@@ -643,18 +643,32 @@ async fn generation_steps_run_until_they_succeed_and_never_after(store: &Store) 
     let planner = step("planner", 1);
     let (org, generation_id) = (&actor.org, &id);
     let begin = |step: NewStep| async move {
-        store.generations.begin_step(org, generation_id, &step).await
+        store.generations.begin_step(org, generation_id, &step, "step_started").await
+    };
+    let finish = |attempt: i64, result: Result<&'static str, &'static str>| async move {
+        let event = ("step_finished", "{}");
+        store.generations.finish_step(org, generation_id, "planner", attempt, result, event).await
     };
     assert_eq!(begin(planner.clone()).await.expect("begin"), StepStart::Run { attempt: 1 });
-    // The worker died: the step runs again, counted.
+    // The worker died: the step runs again, counted; the first attempt can no longer end it.
     assert_eq!(begin(planner.clone()).await.expect("again"), StepStart::Run { attempt: 2 });
-    store.generations.finish_step(&actor.org, &id, "planner", Err("flaky")).await.expect("failed");
+    assert!(!finish(1, Ok("{\"stale\":1}")).await.expect("superseded"));
+    assert!(finish(2, Err("flaky")).await.expect("failed"));
+    assert!(!finish(2, Ok("{}")).await.expect("ended already"));
     assert_eq!(begin(planner.clone()).await.expect("retry"), StepStart::Run { attempt: 3 });
-    store
-        .generations
-        .finish_step(&actor.org, &id, "planner", Ok("{\"spec\":1}"))
-        .await
-        .expect("ok");
+    assert!(finish(3, Ok("{\"spec\":1}")).await.expect("ok"));
+    // Each start and each recorded end appended its event in its transaction.
+    let events = store.generations.events_since(org, generation_id, 0, 100).await.expect("events");
+    let kinds: Vec<&str> = events.iter().map(|event| event.kind.as_str()).collect();
+    assert_eq!(
+        kinds,
+        ["step_started", "step_started", "step_finished", "step_started", "step_finished"]
+    );
+    let third: serde_json::Value = serde_json::from_str(&events[3].data).expect("json");
+    assert_eq!(
+        third,
+        serde_json::json!({"step": "planner", "role": "planner", "attempt": 3, "worker": "w1"})
+    );
     // Succeeded: never again, its output instead.
     assert_eq!(
         begin(planner.clone()).await.expect("done"),
@@ -672,8 +686,12 @@ async fn generation_steps_run_until_they_succeed_and_never_after(store: &Store) 
     assert!(steps[0].finished_at.is_some() && steps[1].finished_at.is_none());
 
     for denied in [
-        store.generations.begin_step(&intruder.org, &id, &planner).await.map(drop),
-        store.generations.finish_step(&intruder.org, &id, "planner", Ok("{}")).await,
+        store.generations.begin_step(&intruder.org, &id, &planner, "step_started").await.map(drop),
+        store
+            .generations
+            .finish_step(&intruder.org, &id, "planner", 3, Ok("{}"), ("step_finished", "{}"))
+            .await
+            .map(drop),
         store.generations.steps(&intruder.org, &id).await.map(drop),
         store.generations.set_spec(&intruder.org, &id, "{}").await,
     ] {

@@ -80,18 +80,29 @@ pub trait GenerationStore: Send + Sync {
     ) -> Result<Option<GenerationEvent>>;
 
     /// Begins a step: [`StepStart::Done`] with its output when it succeeded before (it must not
-    /// run again), else it is marked running with one more attempt.
-    async fn begin_step(&self, org: &OrgId, id: &GenerationId, step: &NewStep)
-    -> Result<StepStart>;
+    /// run again), else it is marked running with one more attempt and an event of
+    /// `started_kind` (`{"step", "role", "attempt", "worker"}`) is appended in the same
+    /// transaction.
+    async fn begin_step(
+        &self,
+        org: &OrgId,
+        id: &GenerationId,
+        step: &NewStep,
+        started_kind: &str,
+    ) -> Result<StepStart>;
 
-    /// Ends a step with its output (JSON) or its error.
+    /// Ends the step's running `attempt` with its output (JSON) or its error, appending the
+    /// event `(kind, data)` in the same transaction: `true`. `false` (and nothing changed) when
+    /// that attempt is no longer the running one — another worker took the step over.
     async fn finish_step(
         &self,
         org: &OrgId,
         id: &GenerationId,
         step: &str,
+        attempt: i64,
         result: std::result::Result<&str, &str>,
-    ) -> Result<()>;
+        event: (&str, &str),
+    ) -> Result<bool>;
 
     /// The generation's steps in order.
     async fn steps(&self, org: &OrgId, id: &GenerationId) -> Result<Vec<GenerationStep>>;

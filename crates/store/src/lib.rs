@@ -48,6 +48,7 @@ pub use projects::ProjectStore;
 pub use providers::ProviderConfigStore;
 pub use routes::RouteConfigStore;
 pub use sessions::SessionRecordStore;
+pub use sqlite::{EventCursor, event_tail_end, events_appended_after};
 pub use usage::UsageStore;
 
 /// The result of every store call.

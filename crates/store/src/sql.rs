@@ -849,9 +849,10 @@ AUDIT_INSERT, AUDIT_LIST, MEMBERSHIP, MEMBERSHIPS_OF_USER, MembershipRow,
                 Err(StoreError::Conflict("generation event"))
             }
 
-            async fn begin_step(&self, org: &OrgId, id: &GenerationId, step: &NewStep) -> Result<StepStart> {
+            async fn begin_step(&self, org: &OrgId, id: &GenerationId, step: &NewStep, started_kind: &str) -> Result<StepStart> {
                 // A step that succeeded keeps its row untouched (the update's WHERE fails) and its
-                // output is read back; any other row becomes running with one more attempt.
+                // output is read back; any other row becomes running with one more attempt, and
+                // its start event is appended in the same transaction.
                 const SQL: &str = "INSERT INTO generation_steps (generation_id, organization_id, step, role, position, \
                      status, attempts, input, worker, started_at) \
                      SELECT g.id, g.organization_id, $3, $4, $5, 'running', 1, $6, $7, $8 FROM generations g \
@@ -862,56 +863,100 @@ AUDIT_INSERT, AUDIT_LIST, MEMBERSHIP, MEMBERSHIPS_OF_USER, MembershipRow,
                      WHERE generation_steps.status <> 'succeeded' RETURNING attempts";
                 const DONE: &str = "SELECT output FROM generation_steps WHERE organization_id = $1 \
                      AND generation_id = $2 AND step = $3 AND status = 'succeeded'";
-                let attempt: Option<i64> = sqlx::query_scalar(SQL)
-                    .bind(org)
-                    .bind(id)
-                    .bind(&step.step)
-                    .bind(&step.role)
-                    .bind(step.position)
-                    .bind(&step.input)
-                    .bind(&step.worker)
-                    .bind(now_millis())
-                    .fetch_optional(&self.pool)
-                    .await
-                    .map_err(|e| StoreError::from_sqlx(e, "generation step"))?;
-                if let Some(attempt) = attempt {
-                    return Ok(StepStart::Run { attempt });
+                for _ in 0..$crate::sql::EVENT_ATTEMPTS {
+                    let mut tx = self.begin().await?;
+                    let attempt: Option<i64> = sqlx::query_scalar(SQL)
+                        .bind(org)
+                        .bind(id)
+                        .bind(&step.step)
+                        .bind(&step.role)
+                        .bind(step.position)
+                        .bind(&step.input)
+                        .bind(&step.worker)
+                        .bind(now_millis())
+                        .fetch_optional(&mut *tx)
+                        .await
+                        .map_err(|e| StoreError::from_sqlx(e, "generation step"))?;
+                    let Some(attempt) = attempt else {
+                        drop(tx);
+                        let output: Option<Option<String>> = sqlx::query_scalar(DONE)
+                            .bind(org)
+                            .bind(id)
+                            .bind(&step.step)
+                            .fetch_optional(&self.pool)
+                            .await
+                            .map_err(StoreError::Database)?;
+                        return match output {
+                            Some(output) => Ok(StepStart::Done { output: output.unwrap_or_default() }),
+                            None => Err(StoreError::NotFound("generation")),
+                        };
+                    };
+                    let data = serde_json::json!({
+                        "step": step.step, "role": step.role, "attempt": attempt, "worker": step.worker,
+                    })
+                    .to_string();
+                    match Self::append_event_in(&mut tx, org, id, started_kind, &data).await {
+                        Ok(_) => {
+                            tx.commit().await.map_err(commit_error)?;
+                            return Ok(StepStart::Run { attempt });
+                        }
+                        Err(StoreError::Conflict(_)) => continue,
+                        Err(other) => return Err(other),
+                    }
                 }
-                let output: Option<Option<String>> = sqlx::query_scalar(DONE)
-                    .bind(org)
-                    .bind(id)
-                    .bind(&step.step)
-                    .fetch_optional(&self.pool)
-                    .await
-                    .map_err(StoreError::Database)?;
-                match output {
-                    Some(output) => Ok(StepStart::Done { output: output.unwrap_or_default() }),
-                    None => Err(StoreError::NotFound("generation")),
-                }
+                Err(StoreError::Conflict("generation event"))
             }
 
-            async fn finish_step(&self, org: &OrgId, id: &GenerationId, step: &str, result: std::result::Result<&str, &str>) -> Result<()> {
+            async fn finish_step(&self, org: &OrgId, id: &GenerationId, step: &str, attempt: i64, result: std::result::Result<&str, &str>, event: (&str, &str)) -> Result<bool> {
+                // Only the attempt that is running ends it: a late finisher whose step was
+                // taken over (its worker presumed dead) changes nothing.
                 const SQL: &str = "UPDATE generation_steps SET status = $4, output = $5, error = $6, finished_at = $7 \
-                     WHERE organization_id = $1 AND generation_id = $2 AND step = $3";
+                     WHERE organization_id = $1 AND generation_id = $2 AND step = $3 AND attempts = $8 \
+                     AND status = 'running'";
+                const EXISTS: &str = "SELECT 1 FROM generation_steps WHERE organization_id = $1 \
+                     AND generation_id = $2 AND step = $3";
                 let (status, output, error) = match result {
                     Ok(output) => ("succeeded", Some(output), None),
                     Err(error) => ("failed", None, Some(error)),
                 };
-                let updated = sqlx::query(SQL)
-                    .bind(org)
-                    .bind(id)
-                    .bind(step)
-                    .bind(status)
-                    .bind(output)
-                    .bind(error)
-                    .bind(now_millis())
-                    .execute(&self.pool)
-                    .await
-                    .map_err(StoreError::Database)?;
-                if updated.rows_affected() == 0 {
-                    return Err(StoreError::NotFound("generation step"));
+                for _ in 0..$crate::sql::EVENT_ATTEMPTS {
+                    let mut tx = self.begin().await?;
+                    let updated = sqlx::query(SQL)
+                        .bind(org)
+                        .bind(id)
+                        .bind(step)
+                        .bind(status)
+                        .bind(output)
+                        .bind(error)
+                        .bind(now_millis())
+                        .bind(attempt)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(StoreError::Database)?;
+                    if updated.rows_affected() == 0 {
+                        drop(tx);
+                        let exists: Option<i32> = sqlx::query_scalar(EXISTS)
+                            .bind(org)
+                            .bind(id)
+                            .bind(step)
+                            .fetch_optional(&self.pool)
+                            .await
+                            .map_err(StoreError::Database)?;
+                        return match exists {
+                            Some(_) => Ok(false),
+                            None => Err(StoreError::NotFound("generation step")),
+                        };
+                    }
+                    match Self::append_event_in(&mut tx, org, id, event.0, event.1).await {
+                        Ok(_) => {
+                            tx.commit().await.map_err(commit_error)?;
+                            return Ok(true);
+                        }
+                        Err(StoreError::Conflict(_)) => continue,
+                        Err(other) => return Err(other),
+                    }
                 }
-                Ok(())
+                Err(StoreError::Conflict("generation event"))
             }
 
             async fn steps(&self, org: &OrgId, id: &GenerationId) -> Result<Vec<GenerationStep>> {

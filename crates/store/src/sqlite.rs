@@ -45,3 +45,44 @@ impl SqliteStore {
 }
 
 impl_sql_store!(SqliteStore, sqlx::Sqlite);
+
+/// Where a process's watch over SQLite event appends stands: the last row it has seen.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct EventCursor(i64);
+
+/// How many appended events one look at the tail reads at most.
+const EVENT_TAIL_BATCH: i64 = 1_000;
+
+/// The cursor at the current end of the events: a watch from here sees only new appends.
+pub async fn event_tail_end(pool: &SqlitePool) -> crate::Result<EventCursor> {
+    let end: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(rowid), 0) FROM generation_events")
+        .fetch_one(pool)
+        .await
+        .map_err(crate::StoreError::Database)?;
+    Ok(EventCursor(end))
+}
+
+/// The generations with events appended (by any process) after the cursor, each once, and the
+/// cursor after them. SQLite has no `NOTIFY`: a process that serves event streams calls this
+/// every few milliseconds instead, one indexed read however many streams it serves.
+pub async fn events_appended_after(
+    pool: &SqlitePool,
+    cursor: EventCursor,
+) -> crate::Result<(Vec<crate::GenerationId>, EventCursor)> {
+    let rows: Vec<(i64, String)> = sqlx::query_as(
+        "SELECT rowid, generation_id FROM generation_events WHERE rowid > ? ORDER BY rowid LIMIT ?",
+    )
+    .bind(cursor.0)
+    .bind(EVENT_TAIL_BATCH)
+    .fetch_all(pool)
+    .await
+    .map_err(crate::StoreError::Database)?;
+    let next = rows.last().map_or(cursor, |(rowid, _)| EventCursor(*rowid));
+    let mut generations: Vec<crate::GenerationId> = Vec::new();
+    for (_, id) in rows {
+        if !generations.iter().any(|known| known.0 == id) {
+            generations.push(crate::GenerationId(id));
+        }
+    }
+    Ok((generations, next))
+}

@@ -4,7 +4,8 @@
 //! `quantumlayer worker` processes behind one `serve --no-worker` web process; and the time
 //! from a step starting (its `step_started` event stored) to that event reaching a connected
 //! SSE client of the web process, p50/p99/max — always across processes (the SQLite watch or
-//! PostgreSQL `NOTIFY`).
+//! PostgreSQL `NOTIFY`), both with every generation submitted at once (a saturated machine)
+//! and with one submitted every 200 ms.
 //!
 //!     cargo bench -p server --bench generations
 //!     QL_BENCH_GENERATIONS=100 cargo bench -p server --bench generations
@@ -16,7 +17,7 @@
 mod support;
 
 use std::collections::BTreeMap;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use futures::StreamExt;
 use serde_json::json;
@@ -41,6 +42,8 @@ fn micros_now() -> i64 {
 struct Run {
     backend: &'static str,
     workers: usize,
+    /// Submitted one every this often (`None`: all at once, for throughput).
+    pace: Option<Duration>,
     generations: usize,
     seconds: f64,
     /// Step start → SSE client, in milliseconds, sorted.
@@ -72,7 +75,12 @@ async fn follow(client: reqwest::Client, url: String, key: String, id: String) -
     arrivals
 }
 
-async fn measure(backend: &'static str, database_url: Option<String>, workers: usize) -> Run {
+async fn measure(
+    backend: &'static str,
+    database_url: Option<String>,
+    workers: usize,
+    pace: Option<Duration>,
+) -> Run {
     let count: usize =
         std::env::var("QL_BENCH_GENERATIONS").ok().and_then(|n| n.parse().ok()).unwrap_or(40);
     let dir = tempfile::tempdir().expect("dir");
@@ -85,7 +93,7 @@ async fn measure(backend: &'static str, database_url: Option<String>, workers: u
             .args(args)
             .env("QL_GENERATIONS_PER_ORG", "64")
             .env("QL_GENERATION_QUEUE", &queue)
-            .env("QL_LOG", "warn");
+            .env("QL_LOG", "warn,server=info");
         command
     };
     let (_web, base) = support::start_server(command(&["serve", "--no-worker"]));
@@ -118,6 +126,9 @@ async fn measure(backend: &'static str, database_url: Option<String>, workers: u
     let started = Instant::now();
     let mut followers = Vec::new();
     for index in 0..count {
+        if let Some(pace) = pace {
+            tokio::time::sleep(pace).await;
+        }
         let id = submit(index).await;
         let task = follow(client.clone(), events_url(&id), key.clone(), id);
         followers.push(tokio::spawn(task));
@@ -153,7 +164,7 @@ async fn measure(backend: &'static str, database_url: Option<String>, workers: u
         latencies.push((at - created_ms * 1000) as f64 / 1000.0);
     }
     latencies.sort_by(f64::total_cmp);
-    Run { backend, workers, generations: count, seconds, latencies }
+    Run { backend, workers, pace, generations: count, seconds, latencies }
 }
 
 fn main() {
@@ -168,32 +179,34 @@ fn main() {
         .expect("runtime");
     runtime.block_on(async {
         let mut runs = Vec::new();
-        for workers in [1, 2] {
-            runs.push(measure("sqlite", None, workers).await);
-            if let Some(schema) = support::postgres_schema("bench").await {
-                runs.push(measure("postgres", Some(schema), workers).await);
+        // All at once for throughput (and latency on a saturated machine); then one every
+        // 200 ms, for the latency of event delivery itself.
+        for pace in [None, Some(Duration::from_millis(200))] {
+            for workers in [1, 2] {
+                runs.push(measure("sqlite", None, workers, pace).await);
+                if let Some(schema) = support::postgres_schema("bench").await {
+                    runs.push(measure("postgres", Some(schema), workers, pace).await);
+                }
             }
         }
         println!(
-            "{:<9} {:>7} {:>11} {:>9} {:>9} | step start → SSE client ms: {:>6} {:>6} {:>6} {:>6}",
-            "backend",
-            "workers",
-            "generations",
-            "seconds",
-            "per_min",
-            "events",
-            "p50",
-            "p99",
-            "max"
+            "{:<9} {:>7} {:>8} {:>11} {:>8} {:>8} | step start → SSE client ms: {:>6} {:>6} {:>6} {:>6}",
+            "backend", "workers", "submit", "generations", "seconds", "per_min", "events", "p50",
+            "p99", "max"
         );
         for run in &runs {
+            let (submit, per_minute) = match run.pace {
+                None => ("burst".to_owned(), format!("{:.1}", run.generations as f64 * 60.0 / run.seconds)),
+                Some(pace) => (format!("1/{}ms", pace.as_millis()), "-".to_owned()),
+            };
             println!(
-                "{:<9} {:>7} {:>11} {:>9.2} {:>9.1} | {:>33} {:>6.1} {:>6.1} {:>6.1}",
+                "{:<9} {:>7} {:>8} {:>11} {:>8.2} {:>8} | {:>33} {:>6.1} {:>6.1} {:>6.1}",
                 run.backend,
                 run.workers,
+                submit,
                 run.generations,
                 run.seconds,
-                run.generations as f64 * 60.0 / run.seconds,
+                per_minute,
                 run.latencies.len(),
                 percentile(&run.latencies, 50.0),
                 percentile(&run.latencies, 99.0),

@@ -16,7 +16,7 @@ use crate::Result;
 pub const NOTIFY_CHANNEL: &str = "ql_generation_events";
 
 /// How often a process serving streams on SQLite looks for events other processes appended.
-pub const SQLITE_WATCH_INTERVAL: std::time::Duration = std::time::Duration::from_millis(20);
+pub const SQLITE_WATCH_INTERVAL: std::time::Duration = std::time::Duration::from_millis(10);
 
 /// The kinds of event, as subscribers see them in the stream's `event:` field.
 pub mod kind {

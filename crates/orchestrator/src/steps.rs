@@ -135,7 +135,18 @@ where
     };
     context.publisher.announce(&id).await;
     let started = Instant::now();
-    let retried = body
+    let limit = time_limit(role, &context.settings);
+    let mut body = body;
+    // A step that hangs (a lost connection, a stuck child) fails its attempt, and may retry.
+    let bounded = || {
+        let attempt = body();
+        async move {
+            tokio::time::timeout(limit, attempt).await.unwrap_or_else(|_| {
+                Err(Failure::Transient(format!("the step ran longer than {} s", limit.as_secs())))
+            })
+        }
+    };
+    let retried = bounded
         .retry(
             ExponentialBuilder::default()
                 .with_min_delay(Duration::from_millis(500))
@@ -189,6 +200,15 @@ where
             }
             Ok(None)
         }
+    }
+}
+
+/// The longest one attempt of a step may run: the tester's test run plus time to install its
+/// dependencies the first time; a minute for the rest, which render and check text.
+fn time_limit(role: Role, settings: &crate::Settings) -> Duration {
+    match role {
+        Role::Tester => settings.test_timeout + Duration::from_secs(1_800),
+        _ => Duration::from_secs(60),
     }
 }
 

@@ -23,7 +23,12 @@ impl SqliteStore {
             .create_if_missing(true)
             .foreign_keys(true)
             .journal_mode(SqliteJournalMode::Wal)
-            .busy_timeout(Duration::from_secs(5));
+            .busy_timeout(Duration::from_secs(5))
+            // No prepared-statement cache: sqlx keeps a cached statement's column list from
+            // when it was prepared, and a `RETURNING *` (apalis's queue) prepared before a
+            // migration changed its table then reads past the end of the row and kills the
+            // connection's thread. Preparing afresh costs microseconds.
+            .statement_cache_capacity(0);
         let pool = SqlitePoolOptions::new()
             .max_connections(8)
             .acquire_timeout(Duration::from_secs(10))

@@ -781,3 +781,31 @@ async fn generations_are_cancelled_once_and_finish_only_while_running(store: &St
         Err(StoreError::Conflict(_))
     ));
 }
+
+/// SQLite only: the watch over appended events names each generation with new events once,
+/// from any connection, and then nothing until more are appended.
+#[tokio::test]
+async fn sqlite_event_watch_names_generations_with_new_events() {
+    let harness = Harness::sqlite().await;
+    let store = &harness.store;
+    let crate::Pool::Sqlite(pool) = &store.pool else { panic!("a SQLite store") };
+    let actor = local_actor(store).await;
+    let project = store.projects.create(&actor, new_project("Watch")).await.expect("project");
+    let first = store.generations.create(&actor, &project.id, queued("a")).await.expect("a").id;
+    let second = store.generations.create(&actor, &project.id, queued("b")).await.expect("b").id;
+    let start = crate::event_tail_end(pool).await.expect("end");
+    for (id, kind) in [(&first, "one"), (&second, "one"), (&first, "two")] {
+        store.generations.append_event(&actor.org, id, kind, "{}").await.expect("append");
+    }
+    let (mut named, cursor) = crate::events_appended_after(pool, start).await.expect("watch");
+    named.sort_by(|a, b| a.0.cmp(&b.0));
+    let mut expected = vec![first.clone(), second.clone()];
+    expected.sort_by(|a, b| a.0.cmp(&b.0));
+    assert_eq!(named, expected);
+    let (quiet, same) = crate::events_appended_after(pool, cursor).await.expect("again");
+    assert!(quiet.is_empty());
+    assert_eq!(same, cursor);
+    store.generations.append_event(&actor.org, &second, "three", "{}").await.expect("append");
+    let (later, _) = crate::events_appended_after(pool, cursor).await.expect("later");
+    assert_eq!(later, vec![second]);
+}

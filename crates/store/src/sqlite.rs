@@ -69,7 +69,9 @@ pub async fn event_tail_end(pool: &SqlitePool) -> crate::Result<EventCursor> {
 
 /// The generations with events appended (by any process) after the cursor, each once, and the
 /// cursor after them. SQLite has no `NOTIFY`: a process that serves event streams calls this
-/// every few milliseconds instead, one indexed read however many streams it serves.
+/// every few milliseconds instead, one indexed read however many streams it serves. Across
+/// organisations by design, like a `NOTIFY`: it yields only ids, to wake this process's
+/// streams, which then read events through the organisation-scoped `events_since`.
 pub async fn events_appended_after(
     pool: &SqlitePool,
     cursor: EventCursor,
@@ -83,11 +85,6 @@ pub async fn events_appended_after(
     .await
     .map_err(crate::StoreError::Database)?;
     let next = rows.last().map_or(cursor, |(rowid, _)| EventCursor(*rowid));
-    let mut generations: Vec<crate::GenerationId> = Vec::new();
-    for (_, id) in rows {
-        if !generations.iter().any(|known| known.0 == id) {
-            generations.push(crate::GenerationId(id));
-        }
-    }
-    Ok((generations, next))
+    let distinct: std::collections::BTreeSet<String> = rows.into_iter().map(|(_, id)| id).collect();
+    Ok((distinct.into_iter().map(crate::GenerationId).collect(), next))
 }

@@ -121,10 +121,18 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     }
     let config = Config::load(cli.config.as_deref())?;
     crate::telemetry::init(&config.log)?;
-    let mut runtime = tokio::runtime::Builder::new_multi_thread();
-    if config.http.worker_threads > 0 {
-        runtime.worker_threads(config.http.worker_threads);
-    }
+    // One thread: tokio's current-thread scheduler, which wakes no other thread per event —
+    // the least CPU per request for a gateway on a small machine.
+    let mut runtime = match config.http.worker_threads {
+        1 => tokio::runtime::Builder::new_current_thread(),
+        threads => {
+            let mut runtime = tokio::runtime::Builder::new_multi_thread();
+            if threads > 0 {
+                runtime.worker_threads(threads);
+            }
+            runtime
+        }
+    };
     let runtime = runtime.enable_all().build()?;
     match cli.command.unwrap_or(Command::Serve { no_worker: false }) {
         Command::Serve { no_worker } => runtime.block_on(crate::router::serve(config, !no_worker)),

@@ -71,7 +71,8 @@ pub struct HttpConfig {
     pub max_body_bytes: usize,
     /// How long one request may take, in seconds. Env: `QL_REQUEST_TIMEOUT_SECS`.
     pub request_timeout_secs: u64,
-    /// Threads serving requests; 0: one per CPU core. Env: `QL_WORKER_THREADS`.
+    /// Threads serving requests; 0: one per CPU core; 1: a single-threaded scheduler (the
+    /// least CPU per request). Env: `QL_WORKER_THREADS`.
     pub worker_threads: usize,
     /// The origin people reach the server at, when it differs from the `Host` header
     /// (behind a proxy), such as `https://ql.example.com`. Env: `QL_PUBLIC_URL`.
@@ -352,7 +353,7 @@ filter = "info"
 max_body_bytes = 2097152
 # How long one request may take, in seconds.                    QL_REQUEST_TIMEOUT_SECS
 request_timeout_secs = 60
-# Threads serving requests; 0: one per CPU core.               QL_WORKER_THREADS
+# Threads serving requests; 0: one per core; 1: single-threaded. QL_WORKER_THREADS
 worker_threads = 0
 # The origin people reach the server at, behind a proxy.        QL_PUBLIC_URL
 # public_url = "https://ql.example.com"

@@ -199,9 +199,9 @@ pub async fn serve(config: Config, worker: bool) -> anyhow::Result<()> {
 
 fn spawn_worker(services: &Services, config: &Config) -> anyhow::Result<()> {
     let key = crate::secret_key::capsule_key(&config.data_dir)?;
-    let orchestrator = services.orchestrator().clone();
+    let services = services.clone();
     tokio::spawn(async move {
-        if let Err(error) = orchestrator.run_worker(key, shutdown_signal()).await {
+        if let Err(error) = services.run_generation_worker(key, shutdown_signal()).await {
             tracing::error!(%error, "the generation worker stopped");
         }
     });
@@ -212,7 +212,7 @@ fn spawn_worker(services: &Services, config: &Config) -> anyhow::Result<()> {
 pub async fn serve_worker(config: Config) -> anyhow::Result<()> {
     let services = open_services(&config).await?;
     let key = crate::secret_key::capsule_key(&config.data_dir)?;
-    services.orchestrator().run_worker(key, shutdown_signal()).await?;
+    services.run_generation_worker(key, shutdown_signal()).await?;
     tracing::info!("worker stopped");
     Ok(())
 }

@@ -65,6 +65,11 @@ async fn generated_apps_are_submitted_followed_downloaded_and_cancelled_within_t
     let by_query = client.get(format!("{events_url}?after=3")).bearer_auth(&key).send().await;
     let by_query = parse_sse(&by_query.expect("resume").text().await.expect("body"));
     assert_eq!(by_query, events[3..]);
+    let bad = client.get(format!("{events_url}?after=three")).bearer_auth(&key).send().await;
+    let bad = bad.expect("bad after");
+    assert_eq!(bad.status(), 422);
+    let bad: Value = bad.json().await.expect("a JSON error");
+    assert_eq!((bad["kind"].as_str(), bad["field"].as_str()), (Some("invalid"), Some("after")));
 
     let status: Value = client
         .get(url(&format!("/api/generations/{id}")))

@@ -109,6 +109,24 @@ pub async fn prepare(
     }
 }
 
+/// The lock of one cache entry's install in this process.
+fn install_turn(target: &Path) -> std::sync::Arc<tokio::sync::Mutex<()>> {
+    static TURNS: std::sync::OnceLock<
+        std::sync::Mutex<
+            std::collections::HashMap<PathBuf, std::sync::Arc<tokio::sync::Mutex<()>>>,
+        >,
+    > = std::sync::OnceLock::new();
+    let turns = TURNS.get_or_init(Default::default);
+    let mut turns = turns.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    turns.entry(target.to_owned()).or_default().clone()
+}
+
+/// A staging directory's suffix no other install in this process uses.
+fn staging_number() -> u32 {
+    static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+}
+
 /// Runs `install` into a staging directory unless `cache_root/<kind>/<hash of canonical>` is
 /// complete already, then renames the staging directory into place.
 async fn install_once<F, Fut>(
@@ -127,6 +145,12 @@ where
     if target.join(".complete").exists() {
         return Ok((target, true));
     }
+    // One install of a key at a time in this process: the others wait and take its result.
+    let turn = install_turn(&target);
+    let _turn = turn.lock().await;
+    if target.join(".complete").exists() {
+        return Ok((target, true));
+    }
     let failed = |error: std::io::Error| EngineError::Dependencies(error.to_string());
     std::fs::create_dir_all(&parent).map_err(failed)?;
     // The sandbox's user reads the cache: every directory on the way must let it through.
@@ -136,7 +160,7 @@ where
             std::os::unix::fs::PermissionsExt::from_mode(0o755),
         );
     }
-    let staging = parent.join(format!(".{key}-{}", std::process::id()));
+    let staging = parent.join(format!(".{key}-{}-{:08x}", std::process::id(), staging_number()));
     let _ = std::fs::remove_dir_all(&staging);
     if let Err(error) = install(staging.clone()).await {
         let _ = std::fs::remove_dir_all(&staging);
@@ -229,4 +253,43 @@ pub async fn prepare_python_tool(pin: &str, cache_root: &Path) -> Result<PathBuf
     })
     .await?;
     Ok(directory)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use super::*;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn concurrent_installs_of_one_entry_run_once_and_share_it() {
+        let cache = tempfile::tempdir().unwrap_or_else(|error| panic!("{error}"));
+        let runs = Arc::new(AtomicUsize::new(0));
+        let install = |runs: Arc<AtomicUsize>| {
+            move |staging: PathBuf| async move {
+                runs.fetch_add(1, Ordering::SeqCst);
+                std::fs::create_dir_all(&staging)
+                    .map_err(|error| EngineError::Dependencies(error.to_string()))?;
+                // Long enough for the others to arrive while this one works.
+                tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+                std::fs::write(staging.join("installed"), "yes")
+                    .map_err(|error| EngineError::Dependencies(error.to_string()))
+            }
+        };
+        let installs =
+            (0..4).map(|_| install_once("kind", "same", cache.path(), install(runs.clone())));
+        let results = futures::future::join_all(installs).await;
+        assert_eq!(runs.load(Ordering::SeqCst), 1, "installed once");
+        let paths: Vec<PathBuf> = results
+            .into_iter()
+            .map(|result| result.unwrap_or_else(|error| panic!("{error}")).0)
+            .collect();
+        assert!(paths.windows(2).all(|pair| pair[0] == pair[1]));
+        assert!(paths[0].join("installed").exists() && paths[0].join(".complete").exists());
+        let leftovers = std::fs::read_dir(cache.path().join("kind"))
+            .unwrap_or_else(|error| panic!("{error}"))
+            .count();
+        assert_eq!(leftovers, 1, "no staging directory left behind");
+    }
 }

@@ -191,7 +191,7 @@ pub async fn generate(
     };
 
     clock.next(Step::PackingCapsule, &mut timings, progress);
-    let capsule = pack_builtin(
+    let capsule = pack(
         description,
         &extraction.spec,
         &files,
@@ -199,6 +199,7 @@ pub async fn generate(
         tests.as_ref(),
         (options.stack, &options.created_at),
         key,
+        &Made::builtin(description),
     )?;
     clock.finish(&mut timings);
     Ok(Generated {
@@ -250,34 +251,28 @@ pub fn write_project(files: &[GeneratedFile]) -> Result<tempfile::TempDir, Engin
     Ok(dir)
 }
 
-/// Packs a project the built-in engine wrote into a signed capsule, the same bytes for the
-/// same inputs; `created_at` is the RFC 3339 time written into the manifest.
-pub fn pack_builtin(
-    description: &str,
-    spec: &AppSpec,
-    files: &[GeneratedFile],
-    checks: &StaticReport,
-    tests: Option<&TestReport>,
-    (stack, created_at): (Stack, &str),
-    key: &ql_capsule::InstallationKey,
-) -> Result<ql_capsule::Capsule, EngineError> {
-    let made = Made {
-        provider: crate::builtin_model::MODEL.to_owned(),
-        prompt_hashes: vec![hex::encode(Sha256::digest(description.as_bytes()))],
-        usage: ql_router::wire::Usage::default(),
-    };
-    pack(description, spec, files, checks, tests, (stack, created_at), key, &made)
-}
-
 /// Who wrote a project: the model, the hashes of the prompts it got, the tokens it used.
-struct Made {
-    provider: String,
-    prompt_hashes: Vec<String>,
-    usage: ql_router::wire::Usage,
+#[derive(Debug, Clone, Default)]
+pub struct Made {
+    pub provider: String,
+    pub prompt_hashes: Vec<String>,
+    pub usage: ql_router::wire::Usage,
 }
 
+impl Made {
+    /// The built-in engine, whose one prompt is the description.
+    pub fn builtin(description: &str) -> Self {
+        Self {
+            provider: crate::builtin_model::MODEL.to_owned(),
+            prompt_hashes: vec![hex::encode(Sha256::digest(description.as_bytes()))],
+            usage: ql_router::wire::Usage::default(),
+        }
+    }
+}
+
+/// Packs a project into a signed capsule whose provenance says who `made` it.
 #[expect(clippy::too_many_arguments, reason = "each part of the manifest comes from one step")]
-fn pack(
+pub fn pack(
     description: &str,
     spec: &AppSpec,
     files: &[GeneratedFile],

@@ -16,8 +16,9 @@ use sha2::{Digest, Sha256};
 use crate::EngineError;
 use crate::spec::AppSpec;
 use crate::stacks::Stack;
-use crate::templates::GeneratedFile;
+use crate::templates::{GeneratedFile, Module};
 use crate::validate::{self, TestReport};
+pub use streaming::{FileBlockReader, FileEvent, TextPiece, TextStream};
 
 /// Most files one answer may hold, and the largest file.
 pub const MAX_FILES: usize = 200;
@@ -30,6 +31,18 @@ pub trait ChatModel: Send + Sync {
     fn name(&self) -> String;
 
     async fn chat(&self, request: &ChatRequest) -> Result<Completion, RouterError>;
+
+    /// The answer's text as it arrives, its usage with the last pieces. A model that cannot
+    /// stream answers its whole text as one piece.
+    async fn chat_stream(&self, request: &ChatRequest) -> Result<TextStream, RouterError> {
+        let completion = self.chat(request).await?;
+        let text = answer_text(&completion).map_err(|error| RouterError::Protocol {
+            provider: self.name(),
+            message: error.to_string(),
+        })?;
+        let piece = TextPiece { text, usage: Some(completion.usage) };
+        Ok(Box::pin(futures::stream::iter([Ok(piece)])))
+    }
 }
 
 /// A model reached through the router's gateway by route name.
@@ -46,6 +59,20 @@ impl ChatModel for GatewayModel {
 
     async fn chat(&self, request: &ChatRequest) -> Result<Completion, RouterError> {
         self.gateway.complete(request).await.map(|(completion, _)| completion)
+    }
+
+    async fn chat_stream(&self, request: &ChatRequest) -> Result<TextStream, RouterError> {
+        let request = streaming_request(request);
+        self.gateway.stream(&request).await.map(streaming::text_stream)
+    }
+}
+
+/// The request asking for a stream with its usage at the end.
+pub fn streaming_request(request: &ChatRequest) -> ChatRequest {
+    ChatRequest {
+        stream: true,
+        stream_options: Some(ql_router::wire::StreamOptions { include_usage: true }),
+        ..request.clone()
     }
 }
 
@@ -138,8 +165,10 @@ pub async fn generate_with_model(
                         contents: contents.clone(),
                     })
                     .collect();
-                match check_and_test(stack, &generated, dependency_cache, test_timeout).await? {
-                    Ok(tests) => {
+                let checked =
+                    check_and_test(stack, &generated, dependency_cache, test_timeout, true).await?;
+                match (checked.failure, checked.tests) {
+                    (None, Some(tests)) => {
                         return Ok(ModelGeneration {
                             files: generated,
                             tests,
@@ -148,7 +177,7 @@ pub async fn generate_with_model(
                             prompt_hashes,
                         });
                     }
-                    Err(failure) => failure,
+                    (failure, _) => failure.unwrap_or_default(),
                 }
             }
             Err(refusal) => refusal,
@@ -175,45 +204,61 @@ pub async fn generate_with_model(
     )))
 }
 
-/// Static checks, then dependencies and the tests: `Ok(Err(failure))` is a failure to repair.
-async fn check_and_test(
+/// What the checks and tests said of a set of files.
+#[derive(Debug, Clone)]
+pub struct Checked {
+    pub checks: validate::StaticReport,
+    /// The test run, when the checks passed, the dependencies were accepted and tests ran.
+    pub tests: Option<TestReport>,
+    /// Why the files fail, in words a model can act on; `None` when they pass.
+    pub failure: Option<String>,
+}
+
+/// Static checks, then (when `run_tests`) dependencies and the tests in the sandbox. Failures
+/// a model can repair are in [`Checked::failure`]; errors are failures of the platform.
+pub async fn check_and_test(
     stack: Stack,
     files: &[GeneratedFile],
     dependency_cache: &Path,
     test_timeout: Duration,
-) -> Result<Result<TestReport, String>, EngineError> {
+    run_tests: bool,
+) -> Result<Checked, EngineError> {
     let checks = validate::check_files(files);
     if !checks.passed() {
         let problems: Vec<String> =
             checks.syntax_errors.iter().chain(&checks.findings_high).cloned().collect();
-        return Ok(Err(format!("The files fail their checks:\n{}", problems.join("\n"))));
+        let failure = format!("The files fail their checks:\n{}", problems.join("\n"));
+        return Ok(Checked { checks, tests: None, failure: Some(failure) });
+    }
+    if !run_tests {
+        return Ok(Checked { checks, tests: None, failure: None });
     }
     let dependencies = match crate::deps::prepare(stack, files, dependency_cache).await {
         Ok((dependencies, _)) => dependencies,
         Err(EngineError::Dependencies(problem)) => {
-            return Ok(Err(format!("The dependencies are refused: {problem}")));
+            let failure = format!("The dependencies are refused: {problem}");
+            return Ok(Checked { checks, tests: None, failure: Some(failure) });
         }
         Err(other) => return Err(other),
     };
     let project = crate::generate::write_project(files)?;
     let report = validate::run_tests(stack, project.path(), &dependencies, test_timeout).await?;
-    if report.succeeded() {
-        Ok(Ok(report))
-    } else {
-        Ok(Err(format!(
+    let failure = (!report.succeeded()).then(|| {
+        format!(
             "The tests fail ({} passed, {} failed, {} errors{}). The end of their output:\n{}",
             report.passed,
             report.failed,
             report.errors,
             if report.timed_out { ", timed out" } else { "" },
             report.output_tail
-        )))
-    }
+        )
+    });
+    Ok(Checked { checks, tests: Some(report), failure })
 }
 
 /// What identifies a failure across rounds: its lines without numbers (timings, counts of
 /// passing tests and addresses change from run to run).
-fn signature(failure: &str) -> String {
+pub fn signature(failure: &str) -> String {
     let failing: Vec<&str> = failure
         .lines()
         .filter(|line| line.contains("FAILED") || line.contains("Error") || line.contains("fail"))
@@ -302,7 +347,7 @@ pub fn parse_files(answer: &str) -> Result<BTreeMap<String, String>, String> {
 }
 
 /// A relative path inside the project: no `..`, no absolute path, no backslash or drive.
-fn check_path(path: &str) -> Result<(), String> {
+pub(crate) fn check_path(path: &str) -> Result<(), String> {
     let refused =
         || Err(format!("The path `{path}` is outside the project; use a relative path inside it."));
     if path.is_empty()
@@ -321,7 +366,9 @@ fn check_path(path: &str) -> Result<(), String> {
     Ok(())
 }
 
-fn system_prompt(stack: Stack) -> String {
+/// What every request for code starts with: the stack's conventions, the REST contract every
+/// stack serves, and the answer format.
+pub fn system_prompt(stack: Stack) -> String {
     let conventions = match stack {
         Stack::PythonFastapi => {
             "Python 3.11, FastAPI and pydantic v2 over SQLite (the standard sqlite3 module), pytest with pytest-cov. \
@@ -372,11 +419,59 @@ fn first_prompt(spec: &AppSpec, stack: Stack) -> String {
     )
 }
 
+/// The request to one coder of a project written module by module: the spec, the plan of
+/// every module's paths (so modules written apart agree), and the paths this one writes.
+pub fn module_prompt(spec: &AppSpec, stack: Stack, modules: &[Module], module: &str) -> String {
+    let mut plan = String::new();
+    for each in modules {
+        let marker = if each.name == module { "  <- yours" } else { "" };
+        plan.push_str(&format!("- module `{}`{marker}: {}\n", each.name, each.paths.join(", ")));
+    }
+    let own = modules
+        .iter()
+        .find(|each| each.name == module)
+        .map(|each| each.paths.join(", "))
+        .unwrap_or_default();
+    format!(
+        "The {} project for this application spec is written module by module, each by its own writer, \
+         to this plan:\n{plan}\nWrite the module `{module}`: the files {own}, with tests that cover its \
+         endpoints and validation rules. Other modules' files exist at their paths and follow the same \
+         conventions; use them as the plan implies and write no file of theirs.\n\n{}\n\nThe spec as JSON:\n{}",
+        stack.id(),
+        crate::spec::summary(spec),
+        serde_json::to_string_pretty(spec).unwrap_or_default()
+    )
+}
+
+/// The most bytes of the project's files a repair request quotes; beyond it, paths only.
+pub const MAX_REPAIR_CONTEXT_BYTES: usize = 256 * 1024;
+
+/// A repair request that carries the project itself (for a writer that has not seen it).
+pub fn repair_files_prompt(failure: &str, files: &[GeneratedFile]) -> String {
+    let mut quoted = String::new();
+    let mut unquoted = Vec::new();
+    for file in files {
+        if quoted.len() + file.contents.len() > MAX_REPAIR_CONTEXT_BYTES {
+            unquoted.push(file.path.as_str());
+            continue;
+        }
+        let fence = if file.contents.contains("```") { "````" } else { "```" };
+        quoted.push_str(&format!("{fence}text path={}\n{}{fence}\n", file.path, file.contents));
+    }
+    let rest = if unquoted.is_empty() {
+        String::new()
+    } else {
+        format!("\nAlso in the project, not quoted: {}\n", unquoted.join(", "))
+    };
+    format!("The project:\n{quoted}{rest}\n{}", repair_prompt(failure))
+}
+
 fn repair_prompt(failure: &str) -> String {
     format!(
         "The project does not pass yet. {failure}\n\nFix it: answer the changed files, whole, in the same format."
     )
 }
 
+pub mod streaming;
 #[cfg(test)]
 pub(crate) mod tests;

@@ -5,7 +5,8 @@
 //! `mock:rate-limit` (429 with `Retry-After: 7`), `mock:bad-key` (401), `mock:server-error`
 //! (500), `mock:slow` (answers after 5 s), `mock:cut` (a stream that stops mid-way),
 //! `mock:stream-error` (an error event inside a stream), `mock:tool` (a tool call).
-//! Anything else gets the recorded answer.
+//! Anything else gets the recorded answer — unless a [`Writer`] is set, which can write the
+//! answer's text from the request (streamed in small, paced chunks in the vendor's framing).
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -42,14 +43,31 @@ impl Recorded {
     }
 }
 
-#[derive(Debug, Default)]
+/// Writes the text of an answer from a request's JSON; `None` leaves the recorded answer.
+pub type Writer = Arc<dyn Fn(&Value) -> Option<String> + Send + Sync>;
+
+#[derive(Default)]
 pub(crate) struct Shared {
+    pub(crate) writer: Mutex<Option<Writer>>,
     pub(crate) faults: Mutex<Faults>,
     pub(crate) calls: AtomicUsize,
     pub(crate) recorded: Mutex<Vec<Recorded>>,
 }
 
+impl std::fmt::Debug for Shared {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Shared").field("calls", &self.calls).finish_non_exhaustive()
+    }
+}
+
 impl Shared {
+    /// The text the writer answers `request` with, if one is set and writes it.
+    pub(crate) fn written(&self, request: &Value) -> Option<String> {
+        let writer =
+            self.writer.lock().unwrap_or_else(std::sync::PoisonError::into_inner).clone()?;
+        writer(request)
+    }
+
     /// Counts a chat call and says whether the configured faults make it fail (and how).
     pub(crate) fn fault_for_next_call(&self) -> Option<u16> {
         let call = self.calls.fetch_add(1, Ordering::SeqCst);
@@ -106,6 +124,12 @@ impl MockServer {
     /// Changes how the server misbehaves from now on.
     pub fn set_faults(&self, faults: Faults) {
         *self.shared.faults.lock().unwrap_or_else(std::sync::PoisonError::into_inner) = faults;
+    }
+
+    /// Answers from now on with what `writer` writes, where it writes something.
+    pub fn set_writer(&self, writer: Writer) {
+        *self.shared.writer.lock().unwrap_or_else(std::sync::PoisonError::into_inner) =
+            Some(writer);
     }
 
     /// Chat calls received so far.

@@ -9,6 +9,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
+use futures::StreamExt;
 use serde_json::Value;
 
 use crate::{MockServer, Shared, last_user_text};
@@ -54,6 +55,11 @@ async fn chat(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Bytes
     let streaming = request["stream"] == Value::Bool(true);
     let usage = request["stream_options"]["include_usage"] == Value::Bool(true);
     let prompt = last_user_text(&request);
+    if !prompt.starts_with("mock:")
+        && let Some(text) = shared.written(&request)
+    {
+        return if streaming { written_stream(text, usage) } else { written_completion(&text) };
+    }
     match prompt.as_str() {
         "mock:rate-limit" => (
             StatusCode::TOO_MANY_REQUESTS,
@@ -89,4 +95,65 @@ async fn models(State(shared): State<Arc<Shared>>) -> Response {
         return json(StatusCode::SERVICE_UNAVAILABLE, SERVER_ERROR);
     }
     json(StatusCode::OK, MODELS)
+}
+
+/// Chunks of a written answer, in characters, and the pause between them.
+const WRITTEN_CHUNK_CHARS: usize = 32;
+const WRITTEN_CHUNK_PAUSE: Duration = Duration::from_millis(2);
+
+/// Four characters a token, as a rough count.
+fn written_usage(text: &str) -> Value {
+    let completion = text.chars().count().div_ceil(4);
+    serde_json::json!({"prompt_tokens": 100, "completion_tokens": completion,
+                       "total_tokens": 100 + completion})
+}
+
+fn written_completion(text: &str) -> Response {
+    let body = serde_json::json!({
+        "id": "chatcmpl-written", "object": "chat.completion", "created": 1741569952,
+        "model": "gpt-4o-mini-2024-07-18",
+        "choices": [{"index": 0, "message": {"role": "assistant", "content": text, "refusal": null},
+                     "logprobs": null, "finish_reason": "stop"}],
+        "usage": written_usage(text),
+    });
+    (StatusCode::OK, [("content-type", "application/json")], body.to_string()).into_response()
+}
+
+/// A written answer as OpenAI streams it: a role chunk, content chunks, a finish chunk, the
+/// usage chunk when asked for, `[DONE]`; a short pause between chunks.
+fn written_stream(text: String, include_usage: bool) -> Response {
+    let chunk = |delta: Value, finish: Value| {
+        let chunk = serde_json::json!({
+            "id": "chatcmpl-written", "object": "chat.completion.chunk", "created": 1741569952,
+            "model": "gpt-4o-mini-2024-07-18",
+            "choices": [{"index": 0, "delta": delta, "logprobs": null, "finish_reason": finish}],
+            "usage": null,
+        });
+        format!("data: {chunk}\n\n")
+    };
+    let mut frames =
+        vec![chunk(serde_json::json!({"role": "assistant", "content": ""}), Value::Null)];
+    let chars: Vec<char> = text.chars().collect();
+    for piece in chars.chunks(WRITTEN_CHUNK_CHARS) {
+        let piece: String = piece.iter().collect();
+        frames.push(chunk(serde_json::json!({"content": piece}), Value::Null));
+    }
+    frames.push(chunk(serde_json::json!({}), Value::from("stop")));
+    if include_usage {
+        let usage = serde_json::json!({
+            "id": "chatcmpl-written", "object": "chat.completion.chunk", "created": 1741569952,
+            "model": "gpt-4o-mini-2024-07-18", "choices": [], "usage": written_usage(&text),
+        });
+        frames.push(format!("data: {usage}\n\n"));
+    }
+    frames.push("data: [DONE]\n\n".to_owned());
+    let paced = futures::stream::iter(frames).then(|frame| async move {
+        tokio::time::sleep(WRITTEN_CHUNK_PAUSE).await;
+        Ok::<_, std::convert::Infallible>(Bytes::from(frame))
+    });
+    (
+        [("content-type", "text/event-stream"), ("cache-control", "no-cache")],
+        Body::from_stream(paced),
+    )
+        .into_response()
 }

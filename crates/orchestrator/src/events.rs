@@ -1,7 +1,8 @@
 //! A generation's events: stored with their number first, then announced, so a subscriber
 //! that hears of one reads everything up to it from the store — no gap, no repeat, whichever
 //! process wrote it. In one process the announcement is a broadcast; across processes on
-//! PostgreSQL it is a `NOTIFY` that [`EventHub::listen`] turns back into the broadcast, and on
+//! PostgreSQL it is a `NOTIFY` sent by a trigger when the insert commits, which
+//! [`EventHub::listen`] turns back into the broadcast, and on
 //! SQLite (no `NOTIFY`) a watch over the tail of the events table every
 //! [`SQLITE_WATCH_INTERVAL`].
 
@@ -27,6 +28,8 @@ pub mod kind {
     pub const STEP_FAILED: &str = "step_failed";
     pub const SPEC: &str = "spec";
     pub const PLAN: &str = "plan";
+    /// More of a file's text as a model writes it: `{module, path, offset, text}`.
+    pub const FILE_DELTA: &str = "file_delta";
     pub const FILE_WRITTEN: &str = "file_written";
     pub const FINDING: &str = "finding";
     /// One test of the project's suite and its outcome.
@@ -159,24 +162,15 @@ impl Publisher {
     ) -> Result<i64> {
         let event =
             self.store.generations.append_event(org, generation, kind, &data.to_string()).await?;
-        self.announce(generation).await;
+        self.announce(generation);
         Ok(event.seq)
     }
 
-    /// Tells subscribers here and, on PostgreSQL, in every other process that the generation
-    /// has new events (for events the store appended itself, such as a final one).
-    pub async fn announce(&self, generation: &GenerationId) {
+    /// Tells subscribers in this process that the generation has new events (for events the
+    /// store appended itself, such as a final one). Other processes hear of every stored
+    /// event from the database: on PostgreSQL a trigger NOTIFYs at the insert's commit
+    /// (migration 0007), on SQLite they watch the events table.
+    pub fn announce(&self, generation: &GenerationId) {
         self.hub.announce(generation);
-        if let Pool::Postgres(pool) = &self.store.pool {
-            let notified = sqlx::query("SELECT pg_notify($1, $2)")
-                .bind(NOTIFY_CHANNEL)
-                .bind(&generation.0)
-                .execute(pool)
-                .await;
-            if let Err(error) = notified {
-                // The event is stored; subscribers elsewhere read it on their next look.
-                tracing::warn!(%error, "cannot announce a generation event");
-            }
-        }
     }
 }

@@ -9,8 +9,10 @@
 mod agents;
 mod error;
 pub mod events;
+pub mod models;
 mod steps;
 mod worker;
+mod writing;
 
 use std::sync::Arc;
 
@@ -18,9 +20,10 @@ use tokio::sync::Notify;
 
 use ql_store::{Actor, Generation, GenerationId, NewGeneration, OrgId, ProjectId, Store};
 
-pub use agents::{Packed, Planned};
+pub use agents::{Coded, Packed, Planned, Tested};
 pub use error::{OrchestratorError, Result};
 pub use events::{EventHub, Publisher};
+pub use models::{BUILTIN, ModelSource, ModelUse, NoModels};
 pub use steps::{Role, Ticket};
 pub use worker::{CodeTask, Settings};
 
@@ -81,7 +84,7 @@ impl Orchestrator {
     /// Cancels a queued or running generation; a running step stops within a second.
     pub async fn cancel(&self, actor: &Actor, id: &GenerationId) -> Result<Generation> {
         let cancelled = self.store.generations.cancel(actor, id).await?;
-        self.publisher.announce(id).await;
+        self.publisher.announce(id);
         self.wake.notify_one();
         Ok(cancelled)
     }
@@ -92,15 +95,17 @@ impl Orchestrator {
     }
 
     /// Runs a worker and the scheduler in this process until `shutdown` resolves.
+    /// Generations on a model other than `builtin` find it through `models`.
     pub async fn run_worker(
         &self,
         key: ql_capsule::InstallationKey,
+        models: Arc<dyn ModelSource>,
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> Result<()> {
         worker::run(
             self.store.clone(),
             self.publisher.clone(),
-            key,
+            (key, models),
             self.settings.clone(),
             self.wake.clone(),
             shutdown,

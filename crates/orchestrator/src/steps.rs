@@ -13,6 +13,8 @@ use serde_json::json;
 
 use ql_store::{GenerationId, GenerationOutcome, NewStep, OrgId, StepStart, StoreError};
 
+use ql_engine::model_generation::Budget;
+
 use crate::events::kind;
 use crate::worker::Context;
 
@@ -114,11 +116,13 @@ where
 {
     let (org, id) = (ticket.org(), ticket.id());
     let generations = &context.store.generations;
-    match generations.get(&org, &id).await {
-        Ok(generation) if generation.status == "running" => {}
+    let on_model = match generations.get(&org, &id).await {
+        Ok(generation) if generation.status == "running" => {
+            crate::models::model_of(&generation) != crate::models::BUILTIN
+        }
         Ok(_) | Err(StoreError::NotFound(_)) => return Ok(None),
         Err(error) => return Err(error.into()),
-    }
+    };
     let step = role.step(part);
     let new = NewStep {
         step: step.clone(),
@@ -132,10 +136,11 @@ where
     let attempt = match generations.begin_step(&org, &id, &new, kind::STEP_STARTED).await? {
         StepStart::Done { output } => return Ok(Some(serde_json::from_str(&output)?)),
         StepStart::Run { attempt } => attempt,
+        StepStart::Ended => return Ok(None),
     };
-    context.publisher.announce(&id).await;
+    context.publisher.announce(&id);
     let started = Instant::now();
-    let limit = time_limit(role, &context.settings);
+    let limit = time_limit(role, &context.settings, on_model);
     let mut body = body;
     // A step that hangs (a lost connection, a stuck child) fails its attempt, and may retry.
     let bounded = || {
@@ -163,7 +168,7 @@ where
             generations
                 .finish_step(&org, &id, &step, attempt, Err("cancelled"), (kind::STEP_FAILED, &data))
                 .await?;
-            context.publisher.announce(&id).await;
+            context.publisher.announce(&id);
             return Ok(None);
         }
     };
@@ -177,7 +182,7 @@ where
             let recorded = generations
                 .finish_step(&org, &id, &step, attempt, Ok(&json), (kind::STEP_FINISHED, &data))
                 .await?;
-            context.publisher.announce(&id).await;
+            context.publisher.announce(&id);
             // Taken over meanwhile (this worker was presumed dead): the other attempt goes on.
             Ok(recorded.then_some(output))
         }
@@ -192,11 +197,11 @@ where
             if !recorded {
                 return Ok(None);
             }
-            context.publisher.announce(&id).await;
+            context.publisher.announce(&id);
             let outcome = GenerationOutcome::Failed { error: format!("{step}: {message}") };
             let last = json!({"step": step, "error": message}).to_string();
             if generations.finish(&org, &id, &outcome, &last).await?.is_some() {
-                context.publisher.announce(&id).await;
+                context.publisher.announce(&id);
             }
             Ok(None)
         }
@@ -204,10 +209,17 @@ where
 }
 
 /// The longest one attempt of a step may run: the tester's test run plus time to install its
-/// dependencies the first time; a minute for the rest, which render and check text.
-fn time_limit(role: Role, settings: &crate::Settings) -> Duration {
-    match role {
-        Role::Tester => settings.test_timeout + Duration::from_secs(1_800),
+/// dependencies the first time (and, on a model, its repair rounds); a planner or coder that
+/// waits on a model its own limit; a minute for the rest, which render and check text.
+fn time_limit(role: Role, settings: &crate::Settings, on_model: bool) -> Duration {
+    let install = Duration::from_secs(1_800);
+    match (role, on_model) {
+        (Role::Tester, false) => settings.test_timeout + install,
+        (Role::Tester, true) => {
+            let rounds = Budget::default().max_rounds + 1;
+            (settings.test_timeout + settings.model_step_timeout) * rounds + install
+        }
+        (Role::Planner | Role::Coder, true) => settings.model_step_timeout,
         _ => Duration::from_secs(60),
     }
 }

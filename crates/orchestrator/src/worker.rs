@@ -43,6 +43,8 @@ pub struct Settings {
     pub queue: String,
     pub test_timeout: Duration,
     pub dependency_cache: PathBuf,
+    /// The longest a planner's or coder's attempt may wait on a model.
+    pub model_step_timeout: Duration,
     /// Retries of a step that failed for a reason that may pass.
     pub transient_retries: usize,
     /// How often the scheduler looks for generations to admit when nobody wakes it.
@@ -59,6 +61,7 @@ impl Default for Settings {
             missed_heartbeats: 3,
             queue: "ql-generations".to_owned(),
             test_timeout: Duration::from_secs(300),
+            model_step_timeout: Duration::from_secs(600),
             dependency_cache: ql_engine::deps::default_cache(),
             transient_retries: 3,
             admission_interval: Duration::from_millis(200),
@@ -71,6 +74,7 @@ pub(crate) struct Context {
     pub(crate) store: Store,
     pub(crate) publisher: Publisher,
     pub(crate) key: ql_capsule::InstallationKey,
+    pub(crate) models: Arc<dyn crate::models::ModelSource>,
     pub(crate) settings: Settings,
     /// This process's worker name.
     pub(crate) worker: String,
@@ -214,7 +218,7 @@ fn queue_migrator(
 pub async fn run(
     store: Store,
     publisher: Publisher,
-    key: ql_capsule::InstallationKey,
+    (key, models): (ql_capsule::InstallationKey, Arc<dyn crate::models::ModelSource>),
     settings: Settings,
     wake: Arc<Notify>,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
@@ -225,6 +229,7 @@ pub async fn run(
         store: store.clone(),
         publisher,
         key,
+        models,
         test_turns: Semaphore::new(settings.concurrent_tests.max(1)),
         settings: settings.clone(),
         worker: name.clone(),
@@ -260,15 +265,22 @@ pub async fn run(
         }
         Pool::Postgres(pool) => {
             // apalis's migrations create these where the search path begins; in `public`
-            // every schema of ours sees them.
+            // every schema of ours sees them. Processes starting together on a fresh
+            // database would race to create them (a unique violation): one at a time.
+            let mut tx = pool.begin().await.map_err(OrchestratorError::queue)?;
+            sqlx::query("SELECT pg_advisory_xact_lock(hashtext('ql_extensions'))")
+                .execute(&mut *tx)
+                .await
+                .map_err(OrchestratorError::queue)?;
             for extension in ["hstore", "pgcrypto"] {
                 sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
                     "CREATE EXTENSION IF NOT EXISTS {extension} WITH SCHEMA public"
                 )))
-                .execute(&pool)
+                .execute(&mut *tx)
                 .await
                 .map_err(OrchestratorError::queue)?;
             }
+            tx.commit().await.map_err(OrchestratorError::queue)?;
             queue_migrator(PostgresStorage::<()>::migrations(), Some("apalis"))
                 .run(&pool)
                 .await

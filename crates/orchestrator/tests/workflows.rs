@@ -4,69 +4,16 @@
 
 #![expect(clippy::expect_used, reason = "a test fails loudly at the first broken step")]
 
-use std::time::{Duration, Instant};
+mod support;
 
-use ql_orchestrator::{Orchestrator, Settings};
-use ql_store::{Actor, Generation, GenerationId, NewGeneration, NewProject, Store};
+use ql_orchestrator::Orchestrator;
+use ql_store::NewGeneration;
+use support::{
+    Backend, assert_complete_stream, owner, postgres, settings, sqlite, start_worker, wait_finished,
+};
 
 const LIBRARY: &str = "A library where members borrow books. Books have a title, an author, an ISBN and a published year. Members have a name and an email.";
 const TODO: &str = "A todo app: todos have a title, optional notes, a due date and a done flag.";
-
-/// A store of its own: a temporary SQLite file, or a private PostgreSQL schema.
-struct Backend {
-    store: Store,
-    _dir: tempfile::TempDir,
-}
-
-async fn sqlite() -> Backend {
-    let dir = tempfile::tempdir().expect("dir");
-    let url = format!("sqlite://{}", dir.path().join("ql.db").display());
-    Backend { store: Store::connect(&url).await.expect("store"), _dir: dir }
-}
-
-async fn postgres() -> Option<Backend> {
-    let url = std::env::var("QL_TEST_POSTGRES_URL").ok()?;
-    let schema = format!("orchestrator_{}", uuid_like());
-    let admin = sqlx::PgPool::connect(&url).await.expect("postgres");
-    sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE SCHEMA {schema}")))
-        .execute(&admin)
-        .await
-        .expect("schema");
-    let url = format!("{url}?options=-c%20search_path%3D{schema},public");
-    let store = Store::connect(&url).await.expect("store");
-    Some(Backend { store, _dir: tempfile::tempdir().expect("dir") })
-}
-
-fn uuid_like() -> String {
-    format!("{:016x}{:08x}", rand_u64(), std::process::id())
-}
-
-fn rand_u64() -> u64 {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_nanos())
-        .unwrap_or_default();
-    (nanos as u64).wrapping_mul(6364136223846793005)
-}
-
-fn settings() -> Settings {
-    Settings {
-        queue: format!("test-{}", uuid_like()),
-        heartbeat: Duration::from_secs(1),
-        missed_heartbeats: 2,
-        admission_interval: Duration::from_millis(50),
-        ..Settings::default()
-    }
-}
-
-async fn owner(store: &Store) -> (Actor, ql_store::ProjectId) {
-    let user = store.accounts.local_user().await.expect("local user");
-    let memberships = store.accounts.memberships(&user.id).await.expect("memberships");
-    let actor = Actor { org: memberships[0].organization.id.clone(), user: user.id };
-    let new = NewProject { name: "Apps".into(), description: String::new() };
-    let project = store.projects.create(&actor, new).await.expect("project");
-    (actor, project.id)
-}
 
 fn skipping_tests(description: &str) -> NewGeneration {
     NewGeneration {
@@ -75,54 +22,6 @@ fn skipping_tests(description: &str) -> NewGeneration {
         model: "builtin".into(),
         run_tests: false,
     }
-}
-
-/// Starts a worker; dropping the sender stops it.
-fn start_worker(orchestrator: &Orchestrator) -> tokio::sync::oneshot::Sender<()> {
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let orchestrator = orchestrator.clone();
-    tokio::spawn(async move {
-        let shutdown = async move {
-            let _ = stopped.await;
-        };
-        orchestrator
-            .run_worker(ql_capsule::InstallationKey::generate(), shutdown)
-            .await
-            .expect("worker");
-    });
-    stop
-}
-
-async fn wait_finished(store: &Store, actor: &Actor, ids: &[GenerationId]) -> Vec<Generation> {
-    let deadline = Instant::now() + Duration::from_secs(120);
-    loop {
-        let mut finished = Vec::new();
-        for id in ids {
-            let generation = store.generations.get(&actor.org, id).await.expect("get");
-            if generation.is_finished() {
-                finished.push(generation);
-            }
-        }
-        if finished.len() == ids.len() {
-            return finished;
-        }
-        assert!(Instant::now() < deadline, "not finished: {finished:?}");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
-
-/// Every event numbered 1..=n, the first `queued`, one final event and it is last.
-async fn assert_complete_stream(store: &Store, actor: &Actor, id: &GenerationId, last: &str) {
-    let events = store.generations.events_since(&actor.org, id, 0, 1000).await.expect("events");
-    let numbers: Vec<i64> = events.iter().map(|event| event.seq).collect();
-    assert_eq!(numbers, (1..=events.len() as i64).collect::<Vec<_>>());
-    assert_eq!(events.first().map(|event| event.kind.as_str()), Some("queued"));
-    assert_eq!(events.last().map(|event| event.kind.as_str()), Some(last));
-    let finals = events
-        .iter()
-        .filter(|event| ["succeeded", "failed", "cancelled"].contains(&event.kind.as_str()))
-        .count();
-    assert_eq!(finals, 1, "{events:?}");
 }
 
 async fn generations_run_to_one_verified_capsule_each(backend: Backend) {

@@ -17,7 +17,7 @@ pub const MAX_DESCRIPTION_BYTES: usize = 20_000;
 pub const DEFAULT_PROJECT: &str = "Generated apps";
 
 /// The model that runs generations without any provider configured.
-pub const BUILTIN_MODEL: &str = "builtin";
+pub const BUILTIN_MODEL: &str = ql_orchestrator::BUILTIN;
 
 /// What a client asks for.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -65,12 +65,24 @@ impl Services {
         let stack = ql_engine::stacks::Stack::parse(&input.stack)
             .map_err(|error| invalid("stack", error.to_string()))?;
         if input.model != BUILTIN_MODEL {
-            return Err(invalid(
-                "model",
-                format!(
-                    "Generations run on the built-in engine (model \"{BUILTIN_MODEL}\") for now."
-                ),
-            ));
+            let account = crate::Account {
+                org_id: principal.org_id.clone(),
+                key_id: None,
+                user_id: Some(principal.user_id.clone()),
+            };
+            match self.route_for(&account, &input.model).await {
+                Ok(_) => {}
+                Err(ql_router::RouterError::UnknownModel(_)) => {
+                    return Err(invalid(
+                        "model",
+                        format!(
+                            "No model is called \"{}\"; use \"{BUILTIN_MODEL}\" or a model GET /v1/models lists.",
+                            input.model
+                        ),
+                    ));
+                }
+                Err(other) => return Err(invalid("model", other.to_string())),
+            }
         }
         let project = match &input.project_id {
             Some(id) => {

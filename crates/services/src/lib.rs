@@ -26,7 +26,7 @@ pub use error::ServiceError;
 pub use generations::{GenerationInput, GenerationView};
 pub use llm::cache::{AnswerCache, CacheMode, CacheSettings, RedisCache};
 pub use llm::quota::{Counters, MemoryCounters, QuotaSettings, Quotas, RedisCounters};
-pub use llm::{Answer, MAX_MESSAGES, TargetStatus};
+pub use llm::{Account, Answer, MAX_MESSAGES, TargetStatus};
 pub use principal::Principal;
 pub use projects::ProjectSummary;
 pub use providers::{PROVIDER_KINDS, ProviderInput, ProviderSummary, secret_context};

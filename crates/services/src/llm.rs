@@ -3,6 +3,7 @@
 
 pub mod accounting;
 pub mod cache;
+mod generation_models;
 mod metered;
 pub mod quota;
 
@@ -15,6 +16,25 @@ use ql_router::{Completion, Gateway, RouterError, Served, StartedStream};
 use ql_store::NewUsage;
 
 use crate::{KeyPrincipal, Services};
+
+/// Whom a model call is accounted to and limited for: an API key's organisation (and the key),
+/// or the organisation of a generation the platform runs (and who asked for it).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Account {
+    pub org_id: ql_store::OrgId,
+    pub key_id: Option<ql_store::ApiKeyId>,
+    pub user_id: Option<ql_store::UserId>,
+}
+
+impl From<&KeyPrincipal> for Account {
+    fn from(caller: &KeyPrincipal) -> Self {
+        Self {
+            org_id: caller.org_id.clone(),
+            key_id: Some(caller.key_id.clone()),
+            user_id: Some(caller.user_id.clone()),
+        }
+    }
+}
 
 /// A non-streaming answer and where it came from.
 #[derive(Debug, Clone)]
@@ -81,6 +101,18 @@ pub(crate) struct CallOutcome {
 }
 
 impl Services {
+    /// Runs this process's generation worker until `shutdown` resolves; generations on a
+    /// model other than `builtin` reach it through this gateway on their organisation's
+    /// account.
+    pub async fn run_generation_worker(
+        &self,
+        key: ql_capsule::InstallationKey,
+        shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+    ) -> Result<(), ql_orchestrator::OrchestratorError> {
+        let models = generation_models::GenerationModels { services: self.clone() };
+        self.orchestrator.run_worker(key, Arc::new(models), shutdown).await
+    }
+
     /// The router every model call goes through.
     pub fn gateway(&self) -> &Arc<Gateway> {
         &self.gateway
@@ -91,6 +123,16 @@ impl Services {
     pub async fn chat_complete(
         &self,
         caller: &KeyPrincipal,
+        request: &ChatRequest,
+        mode: cache::CacheMode,
+    ) -> Result<Answer, RouterError> {
+        self.chat_complete_for(&Account::from(caller), request, mode).await
+    }
+
+    /// [`Services::chat_complete`] for any account.
+    pub async fn chat_complete_for(
+        &self,
+        caller: &Account,
         request: &ChatRequest,
         mode: cache::CacheMode,
     ) -> Result<Answer, RouterError> {
@@ -169,6 +211,15 @@ impl Services {
     pub async fn chat_stream(
         &self,
         caller: &KeyPrincipal,
+        request: &ChatRequest,
+    ) -> Result<StartedStream, RouterError> {
+        self.chat_stream_for(&Account::from(caller), request).await
+    }
+
+    /// [`Services::chat_stream`] for any account.
+    pub async fn chat_stream_for(
+        &self,
+        caller: &Account,
         request: &ChatRequest,
     ) -> Result<StartedStream, RouterError> {
         check_request(request)?;
@@ -257,9 +308,9 @@ impl Services {
     /// The route a model name reaches for this caller: a configured route or provider, else
     /// one of the organisation's own routes, else `provider/model` on one of its own providers
     /// (built once, then cached for a minute).
-    async fn route_for(
+    pub(crate) async fn route_for(
         &self,
-        caller: &KeyPrincipal,
+        caller: &Account,
         model: &str,
     ) -> Result<Arc<ql_router::route::Route>, RouterError> {
         let configured = self.gateway.resolve(model);
@@ -303,7 +354,7 @@ impl Services {
     /// An organisation's route over the server's providers and its own.
     fn build_managed_route(
         &self,
-        caller: &KeyPrincipal,
+        caller: &Account,
         stored: ql_store::StoredRoute,
         own_providers: Vec<ql_store::StoredProvider>,
     ) -> Result<Arc<ql_router::route::Route>, RouterError> {
@@ -339,7 +390,7 @@ impl Services {
 
     fn build_managed_provider(
         &self,
-        caller: &KeyPrincipal,
+        caller: &Account,
         stored: ql_store::StoredProvider,
     ) -> Result<Arc<dyn ql_router::Provider>, RouterError> {
         let secret = match (&stored.secret_ciphertext, &stored.secret_nonce, &self.secrets) {
@@ -383,7 +434,7 @@ impl Services {
     }
 
     /// Records a finished call: Prometheus metrics now, a usage row in the next batch.
-    pub(crate) fn finish_call(&self, caller: &KeyPrincipal, outcome: &CallOutcome) {
+    pub(crate) fn finish_call(&self, caller: &Account, outcome: &CallOutcome) {
         let latency = outcome.started.elapsed();
         let ttft = outcome.first_token.map(|at| at.saturating_duration_since(outcome.started));
         let (provider, model, cost) = match &outcome.served {
@@ -428,9 +479,9 @@ impl Services {
         // Nothing to count without a token or spend limit: no task per call then.
         if (tokens > 0 || cost > 0) && self.quotas.settings.counts_usage() {
             let quotas = self.quotas.clone();
-            let (org, key) = (caller.org_id.to_string(), caller.key_id.to_string());
+            let (org, key) = (caller.org_id.to_string(), caller.key_id.clone());
             tokio::spawn(async move {
-                quotas.debit_tokens(&org, &key, tokens).await;
+                quotas.debit_tokens(&org, key.as_ref().map(|key| key.as_str()), tokens).await;
                 if cost > 0 && quotas.settings.org_monthly_budget_usd > 0.0 {
                     let _ = quotas
                         .counters
@@ -448,8 +499,8 @@ impl Services {
         let clamp = |n: u64| i64::try_from(n).unwrap_or(i64::MAX);
         self.accounting.record(NewUsage {
             organization_id: caller.org_id.clone(),
-            api_key_id: Some(caller.key_id.clone()),
-            user_id: Some(caller.user_id.clone()),
+            api_key_id: caller.key_id.clone(),
+            user_id: caller.user_id.clone(),
             route: outcome.route.clone(),
             provider: provider.to_owned(),
             model: model.to_owned(),
@@ -499,8 +550,8 @@ fn estimate_tokens(request: &ChatRequest) -> u64 {
 
 impl Services {
     /// Applies the rate limits and the monthly budget to a request about to be sent.
-    async fn admit(&self, caller: &KeyPrincipal, request: &ChatRequest) -> Result<(), RouterError> {
-        let (org, key) = (caller.org_id.as_str(), caller.key_id.as_str());
+    async fn admit(&self, caller: &Account, request: &ChatRequest) -> Result<(), RouterError> {
+        let (org, key) = (caller.org_id.as_str(), caller.key_id.as_ref().map(|key| key.as_str()));
         if let Err(refusal) = self.quotas.admit(org, key, estimate_tokens(request)).await {
             metrics::counter!("ql_llm_quota_rejections_total", "scope" => refusal.scope, "limit" => refusal.limit)
                 .increment(1);

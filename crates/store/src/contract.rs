@@ -767,10 +767,38 @@ async fn generations_are_cancelled_once_and_finish_only_while_running(store: &St
         store.capsules.create_for_generation(&intruder.org, &second.id, capsule(b"PK")).await,
         Err(StoreError::NotFound(_))
     ));
+    let step = |name: &str| NewStep {
+        step: name.to_owned(),
+        role: "coder".into(),
+        position: 3,
+        input: "{}".into(),
+        worker: "w1".into(),
+    };
+    let (coder_a, coder_b) = (step("coder:a"), step("coder:b"));
+    let started = store.generations.begin_step(&actor.org, &second.id, &coder_a, "step_started");
+    assert_eq!(started.await.expect("begin"), StepStart::Run { attempt: 1 });
     let succeeded = GenerationOutcome::Succeeded { capsule: kept.id.clone(), report: "{}".into() };
     let last = store.generations.finish(&actor.org, &second.id, &succeeded, "{\"ok\":1}").await;
     let last = last.expect("finish").expect("final event");
-    assert_eq!((last.seq, last.kind.as_str(), last.data.as_str()), (1, "succeeded", "{\"ok\":1}"));
+    assert_eq!((last.seq, last.kind.as_str(), last.data.as_str()), (2, "succeeded", "{\"ok\":1}"));
+    // Nothing follows the final event: a step still running ends without one, no step
+    // starts, no event is appended.
+    let ended = ("step_finished", "{}");
+    let late = store.generations.finish_step(&actor.org, &second.id, "coder:a", 1, Ok("{}"), ended);
+    assert!(late.await.expect("the step ends"));
+    let started = store.generations.begin_step(&actor.org, &second.id, &coder_b, "step_started");
+    assert_eq!(started.await.expect("begin"), StepStart::Ended);
+    assert!(matches!(
+        store.generations.append_event(&actor.org, &second.id, "file_written", "{}").await,
+        Err(StoreError::Ended(_))
+    ));
+    assert!(matches!(
+        store.generations.append_event(&intruder.org, &second.id, "file_written", "{}").await,
+        Err(StoreError::NotFound(_))
+    ));
+    let events = store.generations.events_since(&actor.org, &second.id, 0, 10).await;
+    let kinds: Vec<String> = events.expect("events").into_iter().map(|e| e.kind).collect();
+    assert_eq!(kinds, ["step_started", "succeeded"]);
     let finished = store.generations.get(&actor.org, &second.id).await.expect("get");
     assert_eq!(
         (finished.status.as_str(), finished.capsule_id.as_ref(), finished.report.as_deref()),

@@ -6,6 +6,9 @@ pub enum StoreError {
     /// The row does not exist in the acting organisation (or at all).
     #[error("{0} not found")]
     NotFound(&'static str),
+    /// The thing has ended (a generation that finished or was cancelled takes no more events).
+    #[error("the {0} has ended")]
+    Ended(&'static str),
     /// A uniqueness rule would be broken, such as two projects with one name.
     #[error("{0} already exists")]
     Conflict(&'static str),

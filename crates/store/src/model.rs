@@ -328,6 +328,8 @@ pub enum StepStart {
     Run { attempt: i64 },
     /// It succeeded before, with this output (JSON): it does not run again.
     Done { output: String },
+    /// The generation has ended (failed or cancelled): nothing more runs.
+    Ended,
 }
 
 /// One step of a generation, as stored.

@@ -52,6 +52,17 @@ pub(crate) const EVENT_APPEND: &str = "INSERT INTO generation_events (generation
      FROM generations g WHERE g.organization_id = $1 AND g.id = $2 \
      RETURNING generation_id, seq, kind, data, created_at";
 
+/// The same, only while the generation is queued or running: nothing is appended after a
+/// generation's final event (that one is written by the statement that ends it, with
+/// [`EVENT_APPEND`]). Two writers that race past each other pick the same number, so the
+/// loser tries again and then sees the generation ended.
+pub(crate) const EVENT_APPEND_LIVE: &str = "INSERT INTO generation_events (generation_id, organization_id, seq, kind, data, created_at) \
+     SELECT g.id, g.organization_id, \
+            COALESCE((SELECT MAX(e.seq) FROM generation_events e WHERE e.generation_id = g.id), 0) + 1, \
+            $3, $4, $5 \
+     FROM generations g WHERE g.organization_id = $1 AND g.id = $2 AND g.status IN ('queued', 'running') \
+     RETURNING generation_id, seq, kind, data, created_at";
+
 /// How often an append that lost the race for its number tries again.
 pub(crate) const EVENT_ATTEMPTS: usize = 20;
 
@@ -183,14 +194,17 @@ AUDIT_INSERT, AUDIT_LIST, MEMBERSHIP, MEMBERSHIPS_OF_USER, MembershipRow,
 
             /// Appends a generation's next event inside the caller's transaction; a writer
             /// that took the same number makes this fail with `Conflict` (the caller retries).
+            /// Appends an event in `tx`; `live`: only while the generation is queued or
+            /// running (`None` otherwise, as for a generation that does not exist).
             async fn append_event_in(
                 tx: &mut sqlx::Transaction<'_, $db>,
                 org: &OrgId,
                 id: &GenerationId,
-                kind: &str,
-                data: &str,
+                (kind, data): (&str, &str),
+                live: bool,
             ) -> Result<Option<GenerationEvent>> {
-                sqlx::query_as::<_, GenerationEvent>($crate::sql::EVENT_APPEND)
+                let sql = if live { $crate::sql::EVENT_APPEND_LIVE } else { $crate::sql::EVENT_APPEND };
+                sqlx::query_as::<_, GenerationEvent>(sql)
                     .bind(org)
                     .bind(id)
                     .bind(kind)
@@ -656,7 +670,7 @@ AUDIT_INSERT, AUDIT_LIST, MEMBERSHIP, MEMBERSHIPS_OF_USER, MembershipRow,
                 // The next number is read and written in one statement; two writers that pick
                 // the same one collide on the primary key, and the loser tries again.
                 for _ in 0..$crate::sql::EVENT_ATTEMPTS {
-                    let appended = sqlx::query_as::<_, GenerationEvent>($crate::sql::EVENT_APPEND)
+                    let appended = sqlx::query_as::<_, GenerationEvent>($crate::sql::EVENT_APPEND_LIVE)
                         .bind(org)
                         .bind(id)
                         .bind(kind)
@@ -666,7 +680,11 @@ AUDIT_INSERT, AUDIT_LIST, MEMBERSHIP, MEMBERSHIPS_OF_USER, MembershipRow,
                         .await;
                     match appended.map_err(|e| StoreError::from_sqlx(e, "generation event")) {
                         Ok(Some(event)) => return Ok(event),
-                        Ok(None) => return Err(StoreError::NotFound("generation")),
+                        Ok(None) => {
+                            // Ended, or not there (in this organisation).
+                            GenerationStore::get(self, org, id).await?;
+                            return Err(StoreError::Ended("generation"));
+                        }
                         Err(StoreError::Conflict(_)) => continue,
                         Err(other) => return Err(other),
                     }
@@ -782,7 +800,7 @@ AUDIT_INSERT, AUDIT_LIST, MEMBERSHIP, MEMBERSHIPS_OF_USER, MembershipRow,
                         GenerationStore::get(self, &actor.org, id).await?;
                         return Err(StoreError::Conflict("generation already finished"));
                     };
-                    match Self::append_event_in(&mut tx, &actor.org, id, "cancelled", &event).await {
+                    match Self::append_event_in(&mut tx, &actor.org, id, ("cancelled", &event), false).await {
                         Ok(_) => {}
                         Err(StoreError::Conflict(_)) => continue,
                         Err(other) => return Err(other),
@@ -837,7 +855,7 @@ AUDIT_INSERT, AUDIT_LIST, MEMBERSHIP, MEMBERSHIPS_OF_USER, MembershipRow,
                     if updated.rows_affected() == 0 {
                         return Ok(None);
                     }
-                    match Self::append_event_in(&mut tx, org, id, status, event_data).await {
+                    match Self::append_event_in(&mut tx, org, id, (status, event_data), false).await {
                         Ok(event) => {
                             tx.commit().await.map_err(commit_error)?;
                             return Ok(event);
@@ -895,11 +913,13 @@ AUDIT_INSERT, AUDIT_LIST, MEMBERSHIP, MEMBERSHIPS_OF_USER, MembershipRow,
                         "step": step.step, "role": step.role, "attempt": attempt, "worker": step.worker,
                     })
                     .to_string();
-                    match Self::append_event_in(&mut tx, org, id, started_kind, &data).await {
-                        Ok(_) => {
+                    match Self::append_event_in(&mut tx, org, id, (started_kind, &data), true).await {
+                        Ok(Some(_)) => {
                             tx.commit().await.map_err(commit_error)?;
                             return Ok(StepStart::Run { attempt });
                         }
+                        // The generation ended meanwhile: the step does not start.
+                        Ok(None) => return Ok(StepStart::Ended),
                         Err(StoreError::Conflict(_)) => continue,
                         Err(other) => return Err(other),
                     }
@@ -947,7 +967,8 @@ AUDIT_INSERT, AUDIT_LIST, MEMBERSHIP, MEMBERSHIPS_OF_USER, MembershipRow,
                             None => Err(StoreError::NotFound("generation step")),
                         };
                     }
-                    match Self::append_event_in(&mut tx, org, id, event.0, event.1).await {
+                    // The step ends whether or not the generation has (no event after its last).
+                    match Self::append_event_in(&mut tx, org, id, event, true).await {
                         Ok(_) => {
                             tx.commit().await.map_err(commit_error)?;
                             return Ok(true);

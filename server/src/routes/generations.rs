@@ -214,7 +214,8 @@ async fn cancel(
 
 #[derive(Debug, Deserialize)]
 struct EventsQuery {
-    after: Option<i64>,
+    /// Read as text so that a bad number gets this API's JSON error, not axum's plain one.
+    after: Option<String>,
 }
 
 async fn events(
@@ -224,6 +225,15 @@ async fn events(
     Path(id): Path<String>,
     Query(query): Query<EventsQuery>,
 ) -> Result<Response, ApiError> {
+    let after_query = match query.after.as_deref().map(str::trim) {
+        None | Some("") => None,
+        Some(text) => Some(text.parse::<i64>().map_err(|_| {
+            ServiceError::Invalid(ql_common::FieldError::new(
+                "after",
+                format!("`after` is `{text}`; give the number of the last event you have."),
+            ))
+        })?),
+    };
     // Subscribe before the first read, so nothing stored after it goes unannounced.
     let announcements = services.orchestrator().hub().subscribe();
     // Checks the id (and the organisation) before the stream starts: 404, not an empty stream.
@@ -232,7 +242,7 @@ async fn events(
         .get("last-event-id")
         .and_then(|value| value.to_str().ok())
         .and_then(|value| value.trim().parse::<i64>().ok())
-        .or(query.after)
+        .or(after_query)
         .unwrap_or(0)
         .max(0);
     let follow = Follow {

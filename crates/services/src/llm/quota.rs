@@ -312,9 +312,17 @@ impl std::fmt::Debug for Quotas {
 }
 
 impl Quotas {
-    /// Checks the request and token buckets of the organisation and the key, taking one
-    /// request from each; `estimated_tokens` must be available in the token buckets.
-    pub async fn admit(&self, org: &str, key: &str, estimated_tokens: u64) -> Result<(), Refusal> {
+    /// Checks the request and token buckets of the organisation and the key (when the call
+    /// has one), taking one request from each; `estimated_tokens` must be available in the
+    /// token buckets.
+    pub async fn admit(
+        &self,
+        org: &str,
+        key: Option<&str>,
+        estimated_tokens: u64,
+    ) -> Result<(), Refusal> {
+        let key_limit = |per_minute: u32| if key.is_some() { per_minute } else { 0 };
+        let key = key.unwrap_or_default();
         let checks = [
             (
                 "organization",
@@ -328,7 +336,7 @@ impl Quotas {
                 "api_key",
                 "requests",
                 format!("rpm:key:{key}"),
-                self.settings.key_requests_per_minute,
+                key_limit(self.settings.key_requests_per_minute),
                 1.0,
                 1.0,
             ),
@@ -344,7 +352,7 @@ impl Quotas {
                 "api_key",
                 "tokens",
                 format!("tpm:key:{key}"),
-                self.settings.key_tokens_per_minute,
+                key_limit(self.settings.key_tokens_per_minute),
                 estimated_tokens as f64,
                 0.0,
             ),
@@ -379,10 +387,11 @@ impl Quotas {
     }
 
     /// Debits the tokens a finished call used from the organisation's and key's buckets.
-    pub async fn debit_tokens(&self, org: &str, key: &str, tokens: u64) {
+    pub async fn debit_tokens(&self, org: &str, key: Option<&str>, tokens: u64) {
+        let key_limit = if key.is_some() { self.settings.key_tokens_per_minute } else { 0 };
         let buckets = [
             (format!("tpm:org:{org}"), self.settings.org_tokens_per_minute),
-            (format!("tpm:key:{key}"), self.settings.key_tokens_per_minute),
+            (format!("tpm:key:{}", key.unwrap_or_default()), key_limit),
         ];
         for (bucket, per_minute) in buckets {
             if per_minute > 0 && tokens > 0 {
@@ -436,29 +445,43 @@ mod tests {
             ..QuotaSettings::default()
         });
         for _ in 0..3 {
-            limits.admit("org", "key-a", 0).await.expect("within the key's limit");
+            limits.admit("org", Some("key-a"), 0).await.expect("within the key's limit");
         }
-        let refused = limits.admit("org", "key-a", 0).await.expect_err("key limit");
+        let refused = limits.admit("org", Some("key-a"), 0).await.expect_err("key limit");
         assert_eq!((refused.scope, refused.limit), ("api_key", "requests"));
         assert!(refused.retry_after >= Duration::from_secs(1));
-        limits.admit("org", "key-b", 0).await.expect("another key");
+        limits.admit("org", Some("key-b"), 0).await.expect("another key");
         // The organisation has now admitted 4 + 1 refused-by-key (which took the org's token
         // before the key check): its fifth request is the last.
-        let refused = limits.admit("org", "key-b", 0).await.expect_err("org limit");
+        let refused = limits.admit("org", Some("key-b"), 0).await.expect_err("org limit");
         assert_eq!((refused.scope, refused.limit), ("organization", "requests"));
-        limits.admit("other-org", "key-c", 0).await.expect("organisations are separate");
+        limits.admit("other-org", Some("key-c"), 0).await.expect("organisations are separate");
+    }
+
+    #[tokio::test]
+    async fn a_call_without_a_key_meets_only_the_organisations_limits() {
+        let limits = quotas(QuotaSettings {
+            org_requests_per_minute: 3,
+            key_requests_per_minute: 1,
+            ..QuotaSettings::default()
+        });
+        for _ in 0..3 {
+            limits.admit("org", None, 0).await.expect("no key limit applies");
+        }
+        let refused = limits.admit("org", None, 0).await.expect_err("the organisation's limit");
+        assert_eq!((refused.scope, refused.limit), ("organization", "requests"));
     }
 
     #[tokio::test]
     async fn token_limits_admit_until_the_debited_tokens_exceed_the_bucket() {
         let limits =
             quotas(QuotaSettings { org_tokens_per_minute: 1_000, ..QuotaSettings::default() });
-        limits.admit("org", "key", 400).await.expect("room");
-        limits.debit_tokens("org", "key", 900).await;
-        let refused = limits.admit("org", "key", 400).await.expect_err("only ~100 left");
+        limits.admit("org", Some("key"), 400).await.expect("room");
+        limits.debit_tokens("org", Some("key"), 900).await;
+        let refused = limits.admit("org", Some("key"), 400).await.expect_err("only ~100 left");
         assert_eq!(refused.limit, "tokens");
         assert!(refused.message.contains("1000 tokens per minute"), "{}", refused.message);
-        limits.admit("org", "key", 50).await.expect("a small request still fits");
-        limits.admit("org", "key", 5_000).await.expect_err("more than remains");
+        limits.admit("org", Some("key"), 50).await.expect("a small request still fits");
+        limits.admit("org", Some("key"), 5_000).await.expect_err("more than remains");
     }
 }

@@ -3,6 +3,7 @@
 pub mod analysis;
 pub mod audit;
 pub mod capsules;
+pub mod generations;
 pub mod projects;
 pub mod providers;
 pub mod session;

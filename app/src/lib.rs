@@ -55,6 +55,8 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/login") view=pages::login::LoginPage />
                 <ParentRoute path=path!("") view=components::app_shell::AppShell>
                     <Route path=path!("") view=pages::dashboard::DashboardPage />
+                    <Route path=path!("/new") view=pages::generation::NewAppPage />
+                    <Route path=path!("/generations/:id") view=pages::generation::GenerationPage />
                     <ParentRoute path=path!("/projects") view=pages::projects::ProjectsPage>
                         <Route path=path!("") view=|| () />
                         <Route path=path!("/new") view=pages::projects::NewProjectForm />

@@ -3,6 +3,7 @@
 pub mod audit;
 pub mod capsules;
 pub mod dashboard;
+pub mod generation;
 pub mod login;
 pub mod not_found;
 pub mod projects;

@@ -163,3 +163,21 @@ pub struct CapsuleView {
     /// Unix milliseconds.
     pub created_at: i64,
 }
+
+/// What the New app form offers: the engine's stacks and the models a generation can name.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GenerationOptions {
+    pub stacks: Vec<StackOption>,
+    pub models: Vec<String>,
+}
+
+/// A generation as its page first shows it; its event stream fills in the rest.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GenerationSummary {
+    pub id: String,
+    pub status: String,
+    pub description: String,
+    pub stack: String,
+    pub model: String,
+    pub project_id: String,
+}

@@ -44,6 +44,11 @@ retries = 0
 
 [cache]
 enabled = false
+
+# One thread (tokio's current-thread scheduler): the least CPU per request, which is what
+# the harness's fixed-rate scenarios measure.
+[http]
+worker_threads = 1
 TOML
 key=$(cd "$work" && "$binary" keys create --org default --name bench 2>/dev/null)
 

@@ -11,6 +11,7 @@ pub type CurrentUser = Resource<Result<Option<Me>, crate::AppError>>;
 
 const NAV: &[(&str, &str)] = &[
     ("/", "Dashboard"),
+    ("/new", "New app"),
     ("/projects", "Projects"),
     ("/providers", "Providers"),
     ("/usage", "Usage"),

@@ -102,6 +102,15 @@ impl Services {
             .map_err(orchestrator_error)
     }
 
+    /// The models a generation can name: `builtin` first, then every model the caller's
+    /// organisation reaches through the gateway.
+    pub async fn generation_models(&self, principal: &Principal) -> Vec<String> {
+        let mut models = vec![BUILTIN_MODEL.to_owned()];
+        let reachable = self.model_names(&principal.org_id).await;
+        models.extend(reachable.into_iter().filter(|model| model != BUILTIN_MODEL));
+        models
+    }
+
     async fn default_project(&self, principal: &Principal) -> Result<ProjectId> {
         let projects = self.store.projects.list(&principal.org_id).await?;
         if let Some(project) = projects.into_iter().find(|project| project.name == DEFAULT_PROJECT)

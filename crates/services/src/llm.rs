@@ -288,14 +288,14 @@ impl Services {
 
     /// The model names the caller can send: the configured routes, then `provider/model` for
     /// each model of the organisation's own providers.
-    pub async fn model_names(&self, caller: &KeyPrincipal) -> Vec<String> {
+    pub async fn model_names(&self, org: &ql_store::OrgId) -> Vec<String> {
         let mut names: Vec<String> =
             self.gateway.routes().map(|route| route.name.clone()).collect();
-        if let Ok(routes) = self.store.routes.list(&caller.org_id).await {
+        if let Ok(routes) = self.store.routes.list(org).await {
             names.extend(routes.into_iter().map(|route| route.model));
         }
         names.sort();
-        if let Ok(managed) = self.store.providers.list(&caller.org_id).await {
+        if let Ok(managed) = self.store.providers.list(org).await {
             for provider in managed.into_iter().filter(|provider| provider.enabled) {
                 let models: Vec<String> =
                     serde_json::from_str(&provider.models).unwrap_or_default();

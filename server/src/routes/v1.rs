@@ -215,7 +215,7 @@ async fn models(State(services): State<Services>, headers: HeaderMap) -> Respons
     };
     let created = unix_now();
     let data = services
-        .model_names(&caller)
+        .model_names(&caller.org_id)
         .await
         .into_iter()
         .map(|id| ModelEntry {

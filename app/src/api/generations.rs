@@ -1,0 +1,80 @@
+//! Generations from the browser: what can be asked for, starting one (it runs on the
+//! workers; the page then follows its event stream at `/api/generations/{id}/events`), and
+//! what a generation's page shows before its events arrive.
+
+use leptos::prelude::*;
+
+use crate::AppError;
+use crate::wire::{GenerationOptions, GenerationSummary};
+
+/// The stacks and models a new generation can use.
+#[server]
+pub async fn new_app_choices() -> Result<GenerationOptions, AppError> {
+    use crate::ssr::{current_principal, services};
+    use crate::wire::StackOption;
+    crate::ssr::respond(async move {
+        let principal = current_principal().await?;
+        let stacks = ql_services::stacks()
+            .into_iter()
+            .map(|(id, label)| StackOption { id: id.to_owned(), label: label.to_owned() })
+            .collect();
+        let models = services()?.generation_models(&principal).await;
+        Ok(GenerationOptions { stacks, models })
+    })
+    .await
+}
+
+/// Queues a generation; answers its id. `run_tests` is a checkbox: present means on.
+#[server]
+pub async fn start_generation(
+    description: String,
+    stack: String,
+    model: String,
+    #[server(default)] run_tests: Option<String>,
+) -> Result<String, AppError> {
+    use crate::ssr::{current_principal, services};
+    crate::ssr::respond(async move {
+        let principal = current_principal().await?;
+        let input = ql_services::GenerationInput {
+            description,
+            stack,
+            model,
+            project_id: None,
+            run_tests: run_tests.is_some(),
+        };
+        Ok(services()?.submit_generation(&principal, input).await?.id.0)
+    })
+    .await
+}
+
+/// A generation of the caller's organisation.
+#[server]
+pub async fn generation_overview(id: String) -> Result<GenerationSummary, AppError> {
+    use crate::ssr::{current_principal, services};
+    crate::ssr::respond(async move {
+        let principal = current_principal().await?;
+        let view = services()?.generation(&principal, &id).await?;
+        let generation = view.generation;
+        Ok(GenerationSummary {
+            id: generation.id.0,
+            status: generation.status,
+            description: generation.description,
+            stack: generation.stack,
+            model: generation.model.unwrap_or_else(|| "builtin".to_owned()),
+            project_id: generation.project_id.0,
+        })
+    })
+    .await
+}
+
+/// Cancels a queued or running generation.
+#[server]
+pub async fn cancel_generation(id: String) -> Result<(), AppError> {
+    use crate::ssr::{current_principal, services};
+    crate::ssr::respond(async move {
+        let principal = current_principal().await?;
+        services()?.cancel_generation(&principal, &id).await?;
+        Ok(())
+    })
+    .await
+}

@@ -1,0 +1,258 @@
+//! New app and the live generation view: describe an app, pick a stack and a model, generate;
+//! then watch the agents' steps, the file tree filling, the selected file's text (streamed
+//! while a model writes it), findings and tests, live from the generation's event stream —
+//! which replays from the start, so a reload shows the same state and keeps following.
+
+#[cfg_attr(
+    not(feature = "hydrate"),
+    allow(
+        dead_code,
+        reason = "the browser applies the events; the server renders where they start"
+    )
+)]
+mod live;
+
+use leptos::prelude::*;
+use leptos_router::hooks::{use_navigate, use_params_map};
+
+use crate::api::generations::{
+    CancelGeneration, StartGeneration, generation_overview, new_app_choices,
+};
+use crate::components::page_header::PageHeader;
+use crate::wire::GenerationSummary;
+use live::LiveState;
+
+#[component]
+pub fn NewAppPage() -> impl IntoView {
+    let options = Resource::new(|| (), |()| new_app_choices());
+    let start = ServerAction::<StartGeneration>::new();
+    let error = move || start.value().get().and_then(Result::err).map(|e| e.message);
+    let navigate = use_navigate();
+    Effect::new(move || {
+        if let Some(Ok(id)) = start.value().get() {
+            navigate(&format!("/generations/{id}"), Default::default());
+        }
+    });
+
+    view! {
+        <PageHeader title="New app" />
+        <section class="card form-card new-app" aria-label="New app">
+            <ActionForm action=start>
+                <label>
+                    "Describe your app"
+                    <textarea name="description" rows="6" required maxlength="20000"
+                        placeholder="A library where members borrow books. Books have a title, an author and an ISBN."></textarea>
+                </label>
+                <Suspense fallback=|| view! { <p class="muted">"Loading stacks and models…"</p> }>
+                    {move || options.get().map(|options| match options {
+                        Ok(options) => {
+                            let stacks = options.stacks.into_iter().map(|stack| {
+                                let text = format!("{} — {}", stack.id, stack.label);
+                                view! { <option value=stack.id>{text}</option> }
+                            }).collect_view();
+                            let models = options.models.into_iter().map(|model| {
+                                let text = if model == "builtin" {
+                                    "builtin — the offline engine".to_owned()
+                                } else {
+                                    model.clone()
+                                };
+                                view! { <option value=model>{text}</option> }
+                            }).collect_view();
+                            view! {
+                                <div class="row">
+                                    <label>"Stack" <select name="stack" required>{stacks}</select></label>
+                                    <label>"Model" <select name="model" required>{models}</select></label>
+                                </div>
+                            }.into_any()
+                        }
+                        Err(e) => view! { <p class="error" role="alert">{e.message}</p> }.into_any(),
+                    })}
+                </Suspense>
+                <label class="inline">
+                    <input type="checkbox" name="run_tests" value="on" checked />
+                    " Run its tests in the sandbox"
+                </label>
+                <p class="error" role="alert">{error}</p>
+                <button type="submit" class="button-primary" disabled=move || start.pending().get()>
+                    {move || if start.pending().get() { "Starting…" } else { "Generate" }}
+                </button>
+            </ActionForm>
+        </section>
+    }
+}
+
+#[component]
+pub fn GenerationPage() -> impl IntoView {
+    let params = use_params_map();
+    let id = move || params.read().get("id").unwrap_or_default();
+    let summary = Resource::new(id, generation_overview);
+    view! {
+        <PageHeader title="Generation" />
+        <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
+            {move || summary.get().map(|summary| match summary {
+                Ok(summary) => view! { <LiveGeneration summary /> }.into_any(),
+                Err(e) => view! { <p class="error" role="alert">{e.message}</p> }.into_any(),
+            })}
+        </Transition>
+    }
+}
+
+#[component]
+fn LiveGeneration(summary: GenerationSummary) -> impl IntoView {
+    let state = RwSignal::new(LiveState::new(&summary.status));
+    let selected = RwSignal::new(None::<String>);
+    #[cfg(feature = "hydrate")]
+    follow(&summary.id, state);
+    let cancel = ServerAction::<CancelGeneration>::new();
+    let cancel_error = move || cancel.value().get().and_then(Result::err).map(|e| e.message);
+    let id = StoredValue::new(summary.id.clone());
+    let status = move || {
+        state.with(|state| match (state.status.as_str(), state.queue_position) {
+            ("queued", Some(position)) => format!("Queued: number {position} in line"),
+            ("queued", None) => "Queued".to_owned(),
+            ("running", _) => "Running".to_owned(),
+            ("succeeded", _) => "Succeeded".to_owned(),
+            ("cancelled", _) => "Cancelled".to_owned(),
+            ("failed", _) => "Failed".to_owned(),
+            (other, _) => other.to_owned(),
+        })
+    };
+
+    view! {
+        <section class="card generation-head" aria-label="Generation">
+            <p class="description">{summary.description.clone()}</p>
+            <p class="muted">{format!("{} · model {}", summary.stack, summary.model)}</p>
+            <p role="status" class=move || format!("status status-{}", state.with(|s| s.status.clone()))>
+                {status}
+            </p>
+            <p class="error" role="alert">
+                {move || state.with(|s| s.error.clone())}
+                {cancel_error}
+            </p>
+            <div class="actions">
+                {move || state.with(|s| s.capsule.clone()).map(|(capsule, _)| view! {
+                    <a class="button-primary" href=format!("/api/capsules/{capsule}") download="">"Download capsule"</a>
+                })}
+                <Show when=move || !state.with(LiveState::is_over)>
+                    <ActionForm action=cancel>
+                        <input type="hidden" name="id" value=id.get_value() />
+                        <button type="submit" class="button-quiet" disabled=move || cancel.pending().get()>"Cancel"</button>
+                    </ActionForm>
+                </Show>
+            </div>
+        </section>
+        <div class="generation">
+            <section class="card steps" aria-label="Steps">
+                <h2>"Steps"</h2>
+                <ol class="timeline">
+                    <For each=move || state.with(|s| s.steps.clone()) key=|step| (step.step.clone(), step.status.clone(), step.attempt) let:step>
+                        <li class=format!("step step-{}", step.status)>
+                            <span class="step-name">{step.step.clone()}</span>
+                            <span class="step-status">{step_status(&step)}</span>
+                        </li>
+                    </For>
+                </ol>
+            </section>
+            <section class="card files" aria-label="Files">
+                <h2>"Files"</h2>
+                <ul class="file-tree">
+                    <For each=move || state.with(|s| s.files.keys().cloned().collect::<Vec<_>>()) key=|path| path.clone() let:path>
+                        <li><FileButton path selected /></li>
+                    </For>
+                </ul>
+            </section>
+            <section class="card code" aria-label="Code">
+                <h2>{move || selected.get().unwrap_or_else(|| "Select a file".to_owned())}</h2>
+                <pre class="code-view" tabindex="0" aria-label="File contents"><code>{move || {
+                    let path = selected.get()?;
+                    state.with(|s| s.files.get(&path).cloned())
+                }}</code></pre>
+            </section>
+        </div>
+        <div class="generation-results">
+            <section class="card" aria-label="Problems">
+                <h2>"Problems"</h2>
+                {move || {
+                    let (high, medium, low) = state.with(LiveState::findings_by_severity);
+                    format!("{high} high, {medium} medium, {low} low")
+                }}
+                <ul class="problems">
+                    {move || state.with(|s| s.findings.iter().take(100).map(|finding| {
+                        let place = finding.line.map_or_else(|| finding.path.clone(), |line| format!("{}:{line}", finding.path));
+                        view! { <li><span class=format!("severity severity-{}", finding.severity)>{finding.severity.clone()}</span>" "{place}" — "{finding.message.clone()}</li> }
+                    }).collect_view())}
+                </ul>
+            </section>
+            <section class="card" aria-label="Tests">
+                <h2>"Tests"</h2>
+                <p>{move || state.with(|s| match &s.tests {
+                    None if s.test_cases > 0 => format!("{} tests reported…", s.test_cases),
+                    None => "Not run yet.".to_owned(),
+                    Some(tests) if tests.skipped => "Skipped.".to_owned(),
+                    Some(tests) => {
+                        let coverage = tests.coverage_percent.map_or_else(String::new, |p| format!(", {p:.1}% covered"));
+                        format!("{} passed, {} failed{coverage}", tests.passed, tests.failed)
+                    }
+                })}</p>
+            </section>
+        </div>
+    }
+}
+
+/// A file of the tree; pressed while its text is shown.
+#[component]
+fn FileButton(path: String, selected: RwSignal<Option<String>>) -> impl IntoView {
+    let shown = path.clone();
+    let pressed = move || selected.with(|selected| selected.as_deref() == Some(shown.as_str()));
+    let label = path.clone();
+    view! {
+        <button type="button" class="file" aria-pressed=move || pressed().to_string()
+            on:click=move |_| selected.set(Some(path.clone()))>
+            {label}
+        </button>
+    }
+}
+
+fn step_status(step: &live::StepState) -> String {
+    let attempt =
+        if step.attempt > 1 { format!(" (attempt {})", step.attempt) } else { String::new() };
+    match (step.status.as_str(), step.seconds) {
+        ("succeeded", Some(seconds)) => format!("done in {seconds:.1} s{attempt}"),
+        ("failed", _) => format!("failed{attempt}: {}", step.error.clone().unwrap_or_default()),
+        (status, _) => format!("{status}{attempt}"),
+    }
+}
+
+/// Follows the generation's event stream in the browser until its final event; the
+/// browser's `EventSource` resumes after the last event it saw when the connection drops.
+#[cfg(feature = "hydrate")]
+fn follow(id: &str, state: RwSignal<LiveState>) {
+    use wasm_bindgen::JsCast;
+    use wasm_bindgen::closure::Closure;
+
+    let Ok(source) = web_sys::EventSource::new(&format!("/api/generations/{id}/events")) else {
+        return;
+    };
+    let closing = source.clone();
+    let handler =
+        Closure::<dyn FnMut(web_sys::MessageEvent)>::new(move |event: web_sys::MessageEvent| {
+            let kind = event.type_();
+            let seq = event.last_event_id().parse::<i64>().unwrap_or(0);
+            let data = event
+                .data()
+                .as_string()
+                .and_then(|data| serde_json::from_str::<serde_json::Value>(&data).ok())
+                .unwrap_or_default();
+            state.update(|state| state.apply(seq, &kind, &data));
+            if live::FINAL.contains(&kind.as_str()) {
+                closing.close();
+            }
+        });
+    for kind in live::KINDS {
+        let _ = source.add_event_listener_with_callback(kind, handler.as_ref().unchecked_ref());
+    }
+    // The listener lives as long as the page's event source.
+    handler.forget();
+    let source = send_wrapper::SendWrapper::new(source);
+    on_cleanup(move || source.close());
+}

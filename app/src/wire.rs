@@ -181,3 +181,11 @@ pub struct GenerationSummary {
     pub model: String,
     pub project_id: String,
 }
+
+/// The spec the built-in extractor reads in a description, as lines for people, with its
+/// questions.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SpecPreviewView {
+    pub lines: Vec<String>,
+    pub questions: Vec<String>,
+}

@@ -16,7 +16,16 @@ test('an app is generated live, followed across a reload, read and downloaded', 
   await expect(page).toHaveURL(/\/new$/);
   await hydrated(page);
   const form = page.getByRole('region', { name: 'New app' });
+  // The spec is read back before anything is generated; a description with nothing to keep
+  // track of is answered in words.
+  const preview = form.getByRole('region', { name: 'Spec preview' });
+  await form.getByLabel('Describe your app').fill('hello there');
+  await form.getByRole('button', { name: 'Preview spec' }).click();
+  await expect(preview.getByRole('alert')).toContainText('keep track of');
   await form.getByLabel('Describe your app').fill(LIBRARY);
+  await form.getByRole('button', { name: 'Preview spec' }).click();
+  await expect(preview).toContainText('book (books)');
+  await expect(preview).toContainText('member (members)');
   await form.getByLabel('Stack').selectOption('python-fastapi');
   await form.getByLabel('Model').selectOption('builtin');
   await expect(form.getByLabel('Run its tests in the sandbox')).toBeChecked();

@@ -5,7 +5,7 @@
 use leptos::prelude::*;
 
 use crate::AppError;
-use crate::wire::{GenerationOptions, GenerationSummary};
+use crate::wire::{GenerationOptions, GenerationSummary, SpecPreviewView};
 
 /// The stacks and models a new generation can use.
 #[server]
@@ -75,6 +75,18 @@ pub async fn cancel_generation(id: String) -> Result<(), AppError> {
         let principal = current_principal().await?;
         services()?.cancel_generation(&principal, &id).await?;
         Ok(())
+    })
+    .await
+}
+
+/// How the built-in extractor reads a description, before anything is generated.
+#[server]
+pub async fn preview_spec(description: String) -> Result<SpecPreviewView, AppError> {
+    use crate::ssr::{current_principal, services};
+    crate::ssr::respond(async move {
+        current_principal().await?;
+        let preview = services()?.preview_spec(&description)?;
+        Ok(SpecPreviewView { lines: preview.lines, questions: preview.questions })
     })
     .await
 }

@@ -16,7 +16,7 @@ use leptos::prelude::*;
 use leptos_router::hooks::{use_navigate, use_params_map};
 
 use crate::api::generations::{
-    CancelGeneration, StartGeneration, generation_overview, new_app_choices,
+    CancelGeneration, PreviewSpec, StartGeneration, generation_overview, new_app_choices,
 };
 use crate::components::page_header::PageHeader;
 use crate::wire::GenerationSummary;
@@ -27,6 +27,8 @@ pub fn NewAppPage() -> impl IntoView {
     let options = Resource::new(|| (), |()| new_app_choices());
     let start = ServerAction::<StartGeneration>::new();
     let error = move || start.value().get().and_then(Result::err).map(|e| e.message);
+    let description = RwSignal::new(String::new());
+    let preview = ServerAction::<PreviewSpec>::new();
     let navigate = use_navigate();
     Effect::new(move || {
         if let Some(Ok(id)) = start.value().get() {
@@ -40,9 +42,17 @@ pub fn NewAppPage() -> impl IntoView {
             <ActionForm action=start>
                 <label>
                     "Describe your app"
-                    <textarea name="description" rows="6" required maxlength="20000"
+                    <textarea name="description" rows="6" required maxlength="20000" bind:value=description
                         placeholder="A library where members borrow books. Books have a title, an author and an ISBN."></textarea>
                 </label>
+                <button type="button" class="button-quiet"
+                    disabled=move || description.with(|text| text.trim().is_empty()) || preview.pending().get()
+                    on:click=move |_| {
+                        preview.dispatch(PreviewSpec { description: description.get_untracked() });
+                    }>
+                    "Preview spec"
+                </button>
+                <SpecPreviewPanel preview />
                 <Suspense fallback=|| view! { <p class="muted">"Loading stacks and models…"</p> }>
                     {move || options.get().map(|options| match options {
                         Ok(options) => {
@@ -77,6 +87,33 @@ pub fn NewAppPage() -> impl IntoView {
                     {move || if start.pending().get() { "Starting…" } else { "Generate" }}
                 </button>
             </ActionForm>
+        </section>
+    }
+}
+
+/// What the extractor read: the app, its entities and fields, relations and actions, and
+/// its questions — to fix the description before any code is written.
+#[component]
+fn SpecPreviewPanel(preview: ServerAction<PreviewSpec>) -> impl IntoView {
+    view! {
+        <section class="spec-preview" aria-label="Spec preview" aria-live="polite">
+            {move || preview.value().get().map(|result| match result {
+                Ok(spec) => {
+                    let questions = (!spec.questions.is_empty()).then(|| view! {
+                        <h3>"Questions"</h3>
+                        <ul class="questions">
+                            {spec.questions.into_iter().map(|q| view! { <li>{q}</li> }).collect_view()}
+                        </ul>
+                    });
+                    view! {
+                        <ul class="spec-lines">
+                            {spec.lines.into_iter().map(|line| view! { <li>{line}</li> }).collect_view()}
+                        </ul>
+                        {questions}
+                    }.into_any()
+                }
+                Err(e) => view! { <p class="error" role="alert">{e.message}</p> }.into_any(),
+            })}
         </section>
     }
 }

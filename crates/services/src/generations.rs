@@ -30,6 +30,13 @@ pub struct GenerationInput {
     pub run_tests: bool,
 }
 
+/// A description read into a spec, for people to check before generating.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SpecPreview {
+    pub lines: Vec<String>,
+    pub questions: Vec<String>,
+}
+
 /// A generation with its steps and, while it waits, its place in the queue.
 #[derive(Debug, Clone, PartialEq)]
 pub struct GenerationView {
@@ -100,6 +107,23 @@ impl Services {
             .submit(&principal.actor(), &project, new)
             .await
             .map_err(orchestrator_error)
+    }
+
+    /// What the built-in extractor reads in a description, before anything is generated: the
+    /// spec as lines for people (the app, each entity with its fields, each relation and
+    /// action) and the questions about what it could not place.
+    pub fn preview_spec(&self, description: &str) -> Result<SpecPreview> {
+        let description = description.trim();
+        if description.len() > MAX_DESCRIPTION_BYTES {
+            return Err(invalid(
+                "description",
+                format!("The description is longer than {MAX_DESCRIPTION_BYTES} bytes."),
+            ));
+        }
+        let extraction = ql_engine::spec::extract(description)
+            .map_err(|error| invalid("description", error.to_string()))?;
+        let lines = ql_engine::spec::summary(&extraction.spec).lines().map(str::to_owned).collect();
+        Ok(SpecPreview { lines, questions: extraction.questions })
     }
 
     /// The models a generation can name: `builtin` first, then every model the caller's

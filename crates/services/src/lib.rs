@@ -23,7 +23,7 @@ use ql_store::Store;
 pub use api_keys::{IssuedKey, KeyPrincipal, hash_key};
 pub use capsules::{CapsuleInput, CapsuleSummary, stacks};
 pub use error::ServiceError;
-pub use generations::{GenerationInput, GenerationView};
+pub use generations::{GenerationInput, GenerationView, SpecPreview};
 pub use llm::cache::{AnswerCache, CacheMode, CacheSettings, RedisCache};
 pub use llm::quota::{Counters, MemoryCounters, QuotaSettings, Quotas, RedisCounters};
 pub use llm::{Account, Answer, MAX_MESSAGES, TargetStatus};

@@ -67,16 +67,9 @@ impl Orchestrator {
         project: &ProjectId,
         new: NewGeneration,
     ) -> Result<Generation> {
+        // The store writes its `queued` event with it.
         let generation = self.store.generations.create(actor, project, new).await?;
-        let position = self.store.generations.queue_position(&actor.org, &generation.id).await?;
-        self.publisher
-            .publish(
-                &actor.org,
-                &generation.id,
-                events::kind::QUEUED,
-                serde_json::json!({"position": position, "stack": generation.stack}),
-            )
-            .await?;
+        self.publisher.announce(&generation.id);
         self.wake.notify_one();
         Ok(generation)
     }

@@ -326,7 +326,11 @@ async fn refusals_fail_the_generation_without_retries() {
     assert_eq!(generation.status, "failed");
     let failed = events.last().map(data).expect("final event");
     assert!(failed.to_string().contains("outside the project"), "{failed}");
-    assert_eq!(writer.calls("shared"), 1, "a refused answer is not asked again");
+    // The first refusal fails the generation; coders running beside it may not get to ask.
+    let calls = writer.calls.lock().expect("calls").clone();
+    let coders: Vec<usize> =
+        calls.iter().filter(|(what, _)| *what != "spec").map(|(_, n)| *n).collect();
+    assert!(coders.contains(&1) && coders.iter().all(|n| *n <= 1), "asked again: {calls:?}");
 
     let (generation, events, _) = run_one(&sqlite().await, Script::default(), "nobody").await;
     assert_eq!(generation.status, "failed");

@@ -516,7 +516,15 @@ async fn generation_events_are_numbered_without_gaps_and_replayed_from_any_point
         Err(StoreError::NotFound(_))
     ));
 
-    // Four writers at once: every number from 1 to 100 exactly once.
+    // Created with its first event, in the same transaction.
+    let first = store.generations.events_since(&actor.org, &generation.id, 0, 10).await;
+    let first = first.expect("first event");
+    assert_eq!(first.len(), 1);
+    assert_eq!((first[0].seq, first[0].kind.as_str()), (1, "queued"));
+    let data: serde_json::Value = serde_json::from_str(&first[0].data).expect("json");
+    assert_eq!(data, serde_json::json!({"position": 1, "stack": "python-fastapi"}));
+
+    // Four writers at once: every number from 2 to 101 exactly once.
     let writers = (0..4).map(|writer| {
         let (generations, org, id) =
             (store.generations.clone(), actor.org.clone(), generation.id.clone());
@@ -534,11 +542,11 @@ async fn generation_events_are_numbered_without_gaps_and_replayed_from_any_point
         store.generations.events_since(&actor.org, &generation.id, 0, 1000).await.expect("all");
     assert_eq!(
         all.iter().map(|event| event.seq).collect::<Vec<_>>(),
-        (1..=100).collect::<Vec<_>>()
+        (1..=101).collect::<Vec<_>>()
     );
     let tail =
-        store.generations.events_since(&actor.org, &generation.id, 97, 1000).await.expect("tail");
-    assert_eq!(tail.iter().map(|event| event.seq).collect::<Vec<_>>(), [98, 99, 100]);
+        store.generations.events_since(&actor.org, &generation.id, 98, 1000).await.expect("tail");
+    assert_eq!(tail.iter().map(|event| event.seq).collect::<Vec<_>>(), [99, 100, 101]);
     let page =
         store.generations.events_since(&actor.org, &generation.id, 10, 5).await.expect("page");
     assert_eq!(page.first().map(|event| event.seq), Some(11));
@@ -662,9 +670,16 @@ async fn generation_steps_run_until_they_succeed_and_never_after(store: &Store) 
     let kinds: Vec<&str> = events.iter().map(|event| event.kind.as_str()).collect();
     assert_eq!(
         kinds,
-        ["step_started", "step_started", "step_finished", "step_started", "step_finished"]
+        [
+            "queued",
+            "step_started",
+            "step_started",
+            "step_finished",
+            "step_started",
+            "step_finished"
+        ]
     );
-    let third: serde_json::Value = serde_json::from_str(&events[3].data).expect("json");
+    let third: serde_json::Value = serde_json::from_str(&events[4].data).expect("json");
     assert_eq!(
         third,
         serde_json::json!({"step": "planner", "role": "planner", "attempt": 3, "worker": "w1"})
@@ -727,7 +742,7 @@ async fn generations_are_cancelled_once_and_finish_only_while_running(store: &St
     assert_eq!(audit[0].action, "generation.cancel");
     let events =
         store.generations.events_since(&actor.org, &first.id, 0, 10).await.expect("events");
-    assert_eq!(events.iter().map(|e| e.kind.as_str()).collect::<Vec<_>>(), ["cancelled"]);
+    assert_eq!(events.iter().map(|e| e.kind.as_str()).collect::<Vec<_>>(), ["queued", "cancelled"]);
 
     // A cancelled generation is never admitted, nor finished afterwards.
     let admitted = store.generations.admit_next(5).await.expect("admit").expect("second");
@@ -780,7 +795,7 @@ async fn generations_are_cancelled_once_and_finish_only_while_running(store: &St
     let succeeded = GenerationOutcome::Succeeded { capsule: kept.id.clone(), report: "{}".into() };
     let last = store.generations.finish(&actor.org, &second.id, &succeeded, "{\"ok\":1}").await;
     let last = last.expect("finish").expect("final event");
-    assert_eq!((last.seq, last.kind.as_str(), last.data.as_str()), (2, "succeeded", "{\"ok\":1}"));
+    assert_eq!((last.seq, last.kind.as_str(), last.data.as_str()), (3, "succeeded", "{\"ok\":1}"));
     // Nothing follows the final event: a step still running ends without one, no step
     // starts, no event is appended.
     let ended = ("step_finished", "{}");
@@ -798,7 +813,7 @@ async fn generations_are_cancelled_once_and_finish_only_while_running(store: &St
     ));
     let events = store.generations.events_since(&actor.org, &second.id, 0, 10).await;
     let kinds: Vec<String> = events.expect("events").into_iter().map(|e| e.kind).collect();
-    assert_eq!(kinds, ["step_started", "succeeded"]);
+    assert_eq!(kinds, ["queued", "step_started", "succeeded"]);
     let finished = store.generations.get(&actor.org, &second.id).await.expect("get");
     assert_eq!(
         (finished.status.as_str(), finished.capsule_id.as_ref(), finished.report.as_deref()),

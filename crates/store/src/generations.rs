@@ -13,7 +13,8 @@ pub const MAX_EVENTS_PER_READ: i64 = 1000;
 
 #[async_trait]
 pub trait GenerationStore: Send + Sync {
-    /// Queues a generation for one of the actor's organisation's projects; audited.
+    /// Queues a generation for one of the actor's organisation's projects, with its first event
+    /// (`queued`, with its place in line) in the same transaction; audited.
     async fn create(
         &self,
         actor: &Actor,

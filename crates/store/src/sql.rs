@@ -651,6 +651,16 @@ AUDIT_INSERT, AUDIT_LIST, MEMBERSHIP, MEMBERSHIPS_OF_USER, MembershipRow,
                     detail: serde_json::json!({"project_id": project.0, "stack": created.stack, "model": created.model}),
                 };
                 Self::append_audit(&mut tx, actor, audit).await?;
+                // Its first event, `queued` with its place in line, is stored with it: no
+                // scheduler can start it (and write `started`) before that event exists.
+                const POSITION: &str = "SELECT COUNT(*) FROM generations WHERE organization_id = $1 AND status = 'queued'";
+                let position: i64 = sqlx::query_scalar(POSITION)
+                    .bind(&actor.org)
+                    .fetch_one(&mut *tx)
+                    .await
+                    .map_err(StoreError::Database)?;
+                let data = serde_json::json!({"position": position, "stack": created.stack}).to_string();
+                Self::append_event_in(&mut tx, &actor.org, &created.id, ("queued", &data), false).await?;
                 tx.commit().await.map_err(commit_error)?;
                 Ok(created)
             }

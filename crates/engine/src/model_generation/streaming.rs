@@ -94,41 +94,44 @@ impl FileBlockReader {
     }
 
     fn line(&mut self, line: &str, events: &mut Vec<FileEvent>) -> Result<(), String> {
-        match &mut self.open {
-            Some(block) => {
-                let inner = line.trim();
-                if inner.len() >= block.fence && inner.chars().all(|c| c == '`') {
-                    let block = self.open.take().unwrap_or_else(|| unreachable!());
-                    if let Some(path) = block.path {
-                        events.push(FileEvent::Closed { path, contents: block.contents });
-                    }
-                    return Ok(());
-                }
-                let Some(path) = &block.path else { return Ok(()) };
-                block.contents.push_str(line);
-                block.contents.push('\n');
-                if block.contents.len() > MAX_FILE_BYTES {
-                    return Err(format!("`{path}` is over {MAX_FILE_BYTES} bytes."));
-                }
-                events.push(FileEvent::Text { path: path.clone(), text: format!("{line}\n") });
+        let Some(mut block) = self.open.take() else {
+            return self.opening(line, events);
+        };
+        let inner = line.trim();
+        if inner.len() >= block.fence && inner.chars().all(|c| c == '`') {
+            if let Some(path) = block.path {
+                events.push(FileEvent::Closed { path, contents: block.contents });
             }
-            None => {
-                let trimmed = line.trim_start();
-                let fence = trimmed.chars().take_while(|c| *c == '`').count();
-                if fence < 3 {
-                    return Ok(());
-                }
-                let path = trimmed[fence..]
-                    .split_whitespace()
-                    .find_map(|part| part.strip_prefix("path="))
-                    .map(|path| path.trim_matches(|c| c == '"' || c == '\'').to_owned());
-                if let Some(path) = &path {
-                    check_path(path)?;
-                    events.push(FileEvent::Opened { path: path.clone() });
-                }
-                self.open = Some(OpenBlock { path, fence, contents: String::new() });
-            }
+            return Ok(());
         }
+        if let Some(path) = &block.path {
+            block.contents.push_str(line);
+            block.contents.push('\n');
+            if block.contents.len() > MAX_FILE_BYTES {
+                return Err(format!("`{path}` is over {MAX_FILE_BYTES} bytes."));
+            }
+            events.push(FileEvent::Text { path: path.clone(), text: format!("{line}\n") });
+        }
+        self.open = Some(block);
+        Ok(())
+    }
+
+    /// A line outside any block: a fence opens one (with a path, a file).
+    fn opening(&mut self, line: &str, events: &mut Vec<FileEvent>) -> Result<(), String> {
+        let trimmed = line.trim_start();
+        let fence = trimmed.chars().take_while(|c| *c == '`').count();
+        if fence < 3 {
+            return Ok(());
+        }
+        let path = trimmed[fence..]
+            .split_whitespace()
+            .find_map(|part| part.strip_prefix("path="))
+            .map(|path| path.trim_matches(|c| c == '"' || c == '\'').to_owned());
+        if let Some(path) = &path {
+            check_path(path)?;
+            events.push(FileEvent::Opened { path: path.clone() });
+        }
+        self.open = Some(OpenBlock { path, fence, contents: String::new() });
         Ok(())
     }
 }

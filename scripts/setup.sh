@@ -15,6 +15,9 @@ cargo_leptos_version=0.3.11
 # The official OpenAI client, used as a real client of the gateway in the tests.
 openai_python_version=3.57.0
 binaryen_version=132.0.0
+# The code editor, served from our own origin (public/monaco/vs): its AMD build (min/vs),
+# which the page loads with its own loader only where an editor is shown.
+monaco_version=0.52.2
 # The wasm-bindgen CLI must equal the wasm-bindgen crate in Cargo.lock exactly.
 wasm_bindgen_version=$(awk '/^name = "wasm-bindgen"$/ { getline; gsub(/[version="]/, ""); gsub(/ /, ""); print; exit }' "$root/Cargo.lock" 2>/dev/null || true)
 wasm_bindgen_version=${wasm_bindgen_version:-0.2.130}
@@ -80,6 +83,22 @@ if [ "$("$tools/node_modules/.bin/wasm-opt" --version 2>/dev/null | awk '{print 
   step "npm binaryen $binaryen_version (Debian's wasm-opt breaks hydration in release builds)"
   mkdir -p "$tools"
   npm install --prefix "$tools" --no-audit --no-fund --silent "binaryen@$binaryen_version"
+fi
+
+monaco="$tools/node_modules/monaco-editor"
+if [ "$(node -p "require('$monaco/package.json').version" 2>/dev/null)" != "$monaco_version" ]; then
+  step "npm monaco-editor $monaco_version"
+  mkdir -p "$tools"
+  npm install --prefix "$tools" --no-audit --no-fund --silent "monaco-editor@$monaco_version"
+fi
+# cargo-leptos copies public/ into the site; the copy is not committed (.gitignore).
+if [ "$(cat "$root/public/monaco/VERSION" 2>/dev/null)" != "$monaco_version" ]; then
+  step "Monaco $monaco_version into public/monaco"
+  rm -rf "$root/public/monaco"
+  mkdir -p "$root/public/monaco"
+  cp -r "$monaco/min/vs" "$root/public/monaco/vs"
+  cp "$monaco/LICENSE" "$root/public/monaco/LICENSE"
+  echo "$monaco_version" > "$root/public/monaco/VERSION"
 fi
 
 if [ "$want_test" = 1 ]; then

@@ -3,6 +3,8 @@
 pub mod analysis;
 pub mod audit;
 pub mod capsules;
+pub mod dashboard;
+pub mod files;
 pub mod generations;
 pub mod projects;
 pub mod providers;

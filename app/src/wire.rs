@@ -189,3 +189,58 @@ pub struct SpecPreviewView {
     pub lines: Vec<String>,
     pub questions: Vec<String>,
 }
+
+/// A generation's file as the workspace holds it now.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WorkspaceFileView {
+    pub path: String,
+    /// 1 until it is first saved.
+    pub version: i64,
+    pub content: String,
+}
+
+/// One saved version of a file, as its history lists it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FileVersionView {
+    pub version: i64,
+    /// `generated`, `edited`, `restored version 3`, …
+    pub note: String,
+    pub size_bytes: i64,
+    /// When it was saved, already formatted (UTC); empty for generated text never saved.
+    pub saved: String,
+}
+
+/// A row of a side-by-side diff.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DiffRowView {
+    /// `same`, `changed`, `removed` or `added`.
+    pub kind: String,
+    pub old_line: Option<usize>,
+    pub old_text: Option<String>,
+    pub new_line: Option<usize>,
+    pub new_text: Option<String>,
+}
+
+/// A project on the dashboard, with its newest generation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProjectActivityView {
+    pub id: String,
+    pub name: String,
+    pub generation_id: Option<String>,
+    /// The newest generation's status.
+    pub status: Option<String>,
+    /// What it was asked to build, shortened.
+    pub description: Option<String>,
+    /// When it was queued, already formatted (UTC).
+    pub queued: Option<String>,
+}
+
+/// One UTC day of model usage, for the dashboard's chart.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UsageDayView {
+    /// `MM-DD`.
+    pub label: String,
+    pub calls: i64,
+    pub tokens: i64,
+    pub cost_micros: i64,
+}

@@ -4,13 +4,16 @@
 import { test, expect } from '@playwright/test';
 import { createHash } from 'crypto';
 import { readFileSync } from 'fs';
-import { hydrated, signIn } from './session';
+import { generateApp, hydrated, signIn } from './session';
 
 const LIBRARY =
   'A library where members borrow books. Books have a title, an author and an ISBN. Members have a name and an email.';
 
 test('an app is generated live, followed across a reload, read and downloaded', async ({ page }) => {
   test.setTimeout(240_000);
+  // Every request the pages make, to check where the editor comes from and where it does not.
+  const requested: string[] = [];
+  page.on('request', (request) => requested.push(request.url()));
   await signIn(page);
   await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'New app' }).click();
   await expect(page).toHaveURL(/\/new$/);
@@ -30,6 +33,7 @@ test('an app is generated live, followed across a reload, read and downloaded', 
   await form.getByLabel('Model').selectOption('builtin');
   await expect(form.getByLabel('Run its tests in the sandbox')).toBeChecked();
   await page.screenshot({ path: 'test-results/new-app.png', fullPage: true });
+  expect(requested.filter((url) => url.includes('/monaco/')), 'a page without an editor loads no Monaco').toEqual([]);
   await form.getByRole('button', { name: 'Generate' }).click();
 
   await expect(page).toHaveURL(/\/generations\/[^/]+$/);
@@ -50,7 +54,19 @@ test('an app is generated live, followed across a reload, read and downloaded', 
 
   await files.getByRole('button', { name: 'app/main.py' }).click();
   await expect(files.getByRole('button', { name: 'app/main.py' })).toHaveAttribute('aria-pressed', 'true');
-  await expect(page.getByRole('region', { name: 'Code' }).locator('code')).toContainText('FastAPI');
+  const code = page.getByRole('region', { name: 'Code' });
+  await expect(code.locator('.monaco-editor .view-lines')).toContainText('FastAPI');
+  // Finished, so its files can be edited.
+  await expect(code.locator('.editor-host')).toHaveAttribute('data-read-only', 'false');
+  // Python is highlighted: keywords, strings and names get token classes of their own.
+  const tokenClasses = await code
+    .locator('.view-lines span[class^="mtk"]')
+    .evaluateAll((spans) => [...new Set(spans.map((span) => span.className))]);
+  expect(tokenClasses.length, 'more than one token colour').toBeGreaterThan(2);
+  const origin = new URL(page.url()).origin;
+  const monaco = requested.filter((url) => url.includes('/monaco/vs/'));
+  expect(monaco.length, 'Monaco is loaded on the generation page').toBeGreaterThan(0);
+  expect(requested.filter((url) => !url.startsWith(origin) && !url.startsWith('data:') && !url.startsWith('blob:')), 'nothing comes from another origin').toEqual([]);
   await page.screenshot({ path: 'test-results/generation.png', fullPage: true });
 
   const link = head.getByRole('link', { name: 'Download capsule' });
@@ -66,17 +82,69 @@ test('an app is generated live, followed across a reload, read and downloaded', 
 test('the generation view reads at a phone\'s width', async ({ page }) => {
   await page.setViewportSize({ width: 390, height: 800 });
   await signIn(page);
-  await page.goto('/new');
-  await hydrated(page);
-  const form = page.getByRole('region', { name: 'New app' });
-  await form.getByLabel('Describe your app').fill(LIBRARY);
-  await form.getByLabel('Run its tests in the sandbox').uncheck();
-  await form.getByRole('button', { name: 'Generate' }).click();
-  await expect(page).toHaveURL(/\/generations\/[^/]+$/);
-  await expect(page.getByRole('region', { name: 'Generation' }).getByRole('status')).toHaveText('Succeeded', {
-    timeout: 60_000,
-  });
+  await generateApp(page, LIBRARY);
   const width = await page.evaluate(() => document.documentElement.scrollWidth);
   expect(width).toBeLessThanOrEqual(390);
   await page.screenshot({ path: 'test-results/generation-narrow.png', fullPage: true });
+});
+
+test('a generated file is edited as versions, checked as typed, compared and restored', async ({ page }) => {
+  test.setTimeout(120_000);
+  await signIn(page);
+  await generateApp(page, LIBRARY);
+  await page.getByRole('region', { name: 'Files' }).getByRole('button', { name: 'app/main.py' }).click();
+  const code = page.getByRole('region', { name: 'Code' });
+  const host = code.locator('.editor-host');
+  const saveState = code.getByRole('status', { name: 'Save state' });
+  await expect(host).toHaveAttribute('data-read-only', 'false');
+  await expect(saveState).toHaveText('Version 1');
+  await expect(host).toHaveAttribute('data-editor', 'ready');
+  const original = await page.evaluate(() => (window as any).monaco.editor.getModels().map((m: any) => m.getValue()));
+
+  // Typing saves a new version after a pause and re-analyses the text: eval of input is a
+  // security finding, drawn as a marker within a second.
+  await code.locator('.monaco-editor .view-lines').click();
+  await page.keyboard.press('Control+End');
+  await page.keyboard.press('Enter');
+  await page.keyboard.insertText('payload = eval(input())');
+  await expect(saveState).toHaveText('Saved · version 2', { timeout: 10_000 });
+  await expect
+    .poll(
+      () =>
+        page.evaluate(() =>
+          (window as any).monaco.editor
+            .getModelMarkers({})
+            .filter((marker: any) => marker.message.includes('eval'))
+            .map((marker: any) => marker.startLineNumber),
+        ),
+      { timeout: 5_000 },
+    )
+    .toHaveLength(1);
+  await expect(code.locator('.monaco-editor .squiggly-error, .monaco-editor .squiggly-warning').first()).toBeAttached();
+
+  const history = page.getByRole('region', { name: 'History' });
+  await expect(history.getByText('Version 2', { exact: true })).toBeVisible();
+  await expect(history.getByText('Version 1', { exact: true })).toBeVisible();
+  await history.getByRole('button', { name: 'Compare version 1 with version 2' }).click();
+  const diff = history.getByRole('table', { name: 'Version 1 against version 2' });
+  await expect(diff.locator('.diff-added .diff-new')).toContainText(['payload = eval(input())']);
+  await page.screenshot({ path: 'test-results/generation-history.png', fullPage: true });
+
+  // A reload shows the saved version.
+  await page.reload();
+  await hydrated(page);
+  await page.getByRole('region', { name: 'Files' }).getByRole('button', { name: 'app/main.py' }).click();
+  await expect(saveState).toHaveText('Version 2');
+  await expect(host).toHaveAttribute('data-editor', 'ready');
+  const shown = () =>
+    page.evaluate(() => ((window as any).monaco?.editor?.getModels() ?? []).map((m: any) => m.getValue()).join(''));
+  await expect.poll(shown).toContain('payload = eval(input())');
+
+  // Restoring version 1 makes it version 3, with the generated text back.
+  await history.getByRole('button', { name: 'Restore version 1' }).click();
+  await expect(saveState).toHaveText('Saved · version 3');
+  await expect(history.getByText('restored version 1', { exact: false })).toBeVisible();
+  await expect.poll(shown).not.toContain('payload = eval(input())');
+  const restored = await page.evaluate(() => (window as any).monaco.editor.getModels().map((m: any) => m.getValue()));
+  expect(original).toContain(restored[0]);
 });

@@ -12,14 +12,25 @@
 )]
 mod live;
 
+#[cfg_attr(
+    not(feature = "hydrate"),
+    allow(dead_code, reason = "the editor's files are read and saved by the browser")
+)]
+mod editing;
+mod history;
+mod workspace;
+
 use leptos::prelude::*;
 use leptos_router::hooks::{use_navigate, use_params_map};
 
 use crate::api::generations::{
     CancelGeneration, PreviewSpec, StartGeneration, generation_overview, new_app_choices,
 };
+use crate::components::code_editor::CodeEditor;
 use crate::components::page_header::PageHeader;
 use crate::wire::GenerationSummary;
+use editing::Editing;
+use history::FileHistory;
 use live::LiveState;
 
 #[component]
@@ -138,8 +149,12 @@ pub fn GenerationPage() -> impl IntoView {
 fn LiveGeneration(summary: GenerationSummary) -> impl IntoView {
     let state = RwSignal::new(LiveState::new(&summary.status));
     let selected = RwSignal::new(None::<String>);
+    let editing = Editing::new(summary.id.clone(), selected);
     #[cfg(feature = "hydrate")]
-    follow(&summary.id, state);
+    {
+        follow(&summary.id, state);
+        editing.load_when_succeeded(state);
+    }
     let cancel = ServerAction::<CancelGeneration>::new();
     let cancel_error = move || cancel.value().get().and_then(Result::err).map(|e| e.message);
     let id = StoredValue::new(summary.id.clone());
@@ -199,13 +214,36 @@ fn LiveGeneration(summary: GenerationSummary) -> impl IntoView {
                 </ul>
             </section>
             <section class="card code" aria-label="Code">
-                <h2>{move || selected.get().unwrap_or_else(|| "Select a file".to_owned())}</h2>
-                <pre class="code-view" tabindex="0" aria-label="File contents"><code>{move || {
-                    let path = selected.get()?;
-                    state.with(|s| s.files.get(&path).cloned())
-                }}</code></pre>
+                <div class="code-head">
+                    <h2>{move || selected.get().unwrap_or_else(|| "Select a file".to_owned())}</h2>
+                    <span class="save-state" role="status" aria-label="Save state">{move || {
+                        let path = selected.get()?;
+                        editing.workspace.with(|workspace| {
+                            workspace.load_error.clone().or_else(|| Some(workspace.label(&path)))
+                        })
+                    }}</span>
+                </div>
+                <CodeEditor
+                    document=Signal::derive(move || selected.get())
+                    text=Signal::derive(move || {
+                        selected.with(|path| {
+                            let path = path.as_ref()?;
+                            state.with(|s| editing.workspace.with(|w| w.text_of(path, s.files.get(path))))
+                        })
+                        .unwrap_or_default()
+                    })
+                    read_only=Signal::derive(move || !editing.workspace.with(|w| w.loaded))
+                    markers=Signal::derive(move || selected.with(|path| {
+                        path.as_ref().map(|path| state.with(|s| editing.markers_of(path, s))).unwrap_or_default()
+                    }))
+                    on_change=Callback::new(move |text: String| editing.edited(text))
+                    label="File contents"
+                />
             </section>
         </div>
+        <Show when=move || editing.workspace.with(|w| w.loaded) && selected.with(Option::is_some)>
+            <FileHistory editing />
+        </Show>
         <div class="generation-results">
             <section class="card" aria-label="Problems">
                 <h2>"Problems"</h2>

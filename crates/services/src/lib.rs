@@ -7,7 +7,9 @@
 mod analysis;
 mod api_keys;
 mod capsules;
+mod dashboard;
 mod error;
+mod files;
 mod generations;
 mod llm;
 mod organizations;
@@ -22,7 +24,9 @@ use ql_store::Store;
 
 pub use api_keys::{IssuedKey, KeyPrincipal, hash_key};
 pub use capsules::{CapsuleInput, CapsuleSummary, stacks};
+pub use dashboard::{MAX_CHART_DAYS, ProjectActivity};
 pub use error::ServiceError;
+pub use files::{DiffRow, MAX_DIFF_ROWS, WorkspaceFile, side_by_side};
 pub use generations::{GenerationInput, GenerationView, SpecPreview};
 pub use llm::cache::{AnswerCache, CacheMode, CacheSettings, RedisCache};
 pub use llm::quota::{Counters, MemoryCounters, QuotaSettings, Quotas, RedisCounters};
@@ -33,7 +37,7 @@ pub use providers::{PROVIDER_KINDS, ProviderInput, ProviderSummary, secret_conte
 pub use ql_orchestrator::events::kind as event_kinds;
 pub use ql_orchestrator::{EventHub, Orchestrator, Settings as OrchestratorSettings};
 pub use ql_store::{ApiKey, ApiKeyId, AuditEntry, Project, RouteConfigId};
-pub use ql_store::{Generation, GenerationEvent, GenerationStep};
+pub use ql_store::{FileVersion, FileVersionSummary, Generation, GenerationEvent, GenerationStep};
 pub use routes::{
     MAX_ROUTE_TARGETS, RouteInput, RouteSummary, RouteTarget, STRATEGIES, parse_targets,
 };

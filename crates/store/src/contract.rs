@@ -10,9 +10,10 @@ use ql_common::Role;
 use sqlx::postgres::PgConnectOptions;
 
 use crate::{
-    Actor, GenerationId, GenerationOutcome, NewApiKey, NewAuditEntry, NewCapsule, NewGeneration,
-    NewProject, NewStep, NewStoredProvider, NewStoredRoute, NewUsage, OrgId, ProjectId,
-    ProjectUpdate, SessionRecord, StepStart, Store, StoreError, UsageSummary, UserId, now_millis,
+    Actor, FileEdit, GenerationId, GenerationOutcome, NewApiKey, NewAuditEntry, NewCapsule,
+    NewGeneration, NewProject, NewStep, NewStoredProvider, NewStoredRoute, NewUsage, OrgId,
+    ProjectId, ProjectUpdate, SessionRecord, StepStart, Store, StoreError, UsageSummary, UserId,
+    now_millis,
 };
 
 /// A store plus whatever must be cleaned up after the test.
@@ -109,6 +110,8 @@ contract_tests!(
     generations_are_admitted_within_each_organisations_limit_in_queue_order,
     generation_steps_run_until_they_succeed_and_never_after,
     generations_are_cancelled_once_and_finish_only_while_running,
+    file_versions_are_numbered_guarded_and_kept_per_organisation,
+    each_projects_latest_generation_is_found_within_its_organisation,
 );
 
 async fn local_actor(store: &Store) -> Actor {
@@ -371,6 +374,22 @@ async fn usage_is_recorded_in_batches_and_summed_per_organisation(store: &Store)
     assert_eq!(store.usage.summary(&other.org, 10_000).await.expect("summary").calls, 1_201);
     let nobody = store.usage.summary(&OrgId::from("nowhere"), 0).await.expect("summary");
     assert_eq!(nobody, UsageSummary::default());
+
+    // Per UTC day, oldest first, days without calls left out, only the organisation's own.
+    let day = crate::DAY_MILLIS;
+    let days = [
+        record(&actor.org, 3, 2, 30, 20 * day + 5),
+        record(&actor.org, 4, 1, 40, 20 * day + day - 1),
+        record(&actor.org, 5, 5, 50, 22 * day),
+        record(&other.org, 100, 100, 100, 21 * day),
+    ];
+    store.usage.record_batch(&days).await.expect("days");
+    let daily = store.usage.daily(&actor.org, 20 * day).await.expect("daily");
+    let totals: Vec<(i64, i64, i64, i64, i64)> = daily
+        .iter()
+        .map(|d| (d.day, d.calls, d.prompt_tokens, d.completion_tokens, d.cost_micros))
+        .collect();
+    assert_eq!(totals, [(20, 2, 7, 3, 70), (22, 1, 5, 5, 50)]);
 }
 
 async fn providers_are_kept_per_organisation_with_sealed_secrets_and_audited(store: &Store) {
@@ -851,4 +870,114 @@ async fn sqlite_event_watch_names_generations_with_new_events() {
     store.generations.append_event(&actor.org, &second, "three", "{}").await.expect("append");
     let (later, _) = crate::events_appended_after(pool, cursor).await.expect("later");
     assert_eq!(later, vec![second]);
+}
+
+async fn file_versions_are_numbered_guarded_and_kept_per_organisation(store: &Store) {
+    let actor = local_actor(store).await;
+    let intruder = other_actor(store).await;
+    let project = store.projects.create(&actor, new_project("Edits")).await.expect("project");
+    let new = NewGeneration {
+        description: "A todo app".into(),
+        stack: "python-fastapi".into(),
+        model: "builtin".into(),
+        run_tests: false,
+    };
+    let generation = store.generations.create(&actor, &project.id, new).await.expect("create");
+    let versions = &store.file_versions;
+    let edit = |content: &str, base: Option<i64>| FileEdit {
+        path: "app/main.py".into(),
+        content: content.into(),
+        original: "print('generated')\n".into(),
+        base,
+        note: "edited".into(),
+    };
+    assert!(versions.latest(&actor.org, &generation.id).await.expect("latest").is_empty());
+
+    // The first save keeps the generated text as version 1.
+    let second =
+        versions.save(&actor, &generation.id, edit("print(2)\n", Some(1))).await.expect("save");
+    assert_eq!((second.version, second.content.as_str()), (2, "print(2)\n"));
+    assert_eq!(second.created_by, Some(actor.user.clone()));
+    let first = versions.version(&actor.org, &generation.id, "app/main.py", 1).await.expect("v1");
+    assert_eq!(
+        (first.content.as_str(), first.note.as_str(), first.created_by),
+        ("print('generated')\n", "generated", None)
+    );
+
+    // An edit made on version 1 after version 2 was saved is refused; the same text again
+    // stores nothing.
+    assert!(matches!(
+        versions.save(&actor, &generation.id, edit("stale\n", Some(1))).await,
+        Err(StoreError::Conflict(_))
+    ));
+    let same =
+        versions.save(&actor, &generation.id, edit("print(2)\n", Some(2))).await.expect("same");
+    assert_eq!(same.version, 2);
+    let third =
+        versions.save(&actor, &generation.id, edit("print(3)\n", None)).await.expect("save");
+    assert_eq!(third.version, 3);
+
+    let history =
+        versions.history(&actor.org, &generation.id, "app/main.py").await.expect("history");
+    let listed: Vec<(i64, &str, i64)> =
+        history.iter().map(|v| (v.version, v.note.as_str(), v.size_bytes)).collect();
+    assert_eq!(listed, [(3, "edited", 9), (2, "edited", 9), (1, "generated", 19)]);
+    let latest = versions.latest(&actor.org, &generation.id).await.expect("latest");
+    assert_eq!(
+        latest.iter().map(|v| (v.path.as_str(), v.version)).collect::<Vec<_>>(),
+        [("app/main.py", 3)]
+    );
+
+    // Limits and another organisation.
+    let huge = "x".repeat(crate::MAX_FILE_VERSION_BYTES + 1);
+    assert!(matches!(
+        versions.save(&actor, &generation.id, edit(&huge, None)).await,
+        Err(StoreError::Limit(_))
+    ));
+    assert!(matches!(
+        versions.save(&intruder, &generation.id, edit("mine\n", None)).await,
+        Err(StoreError::NotFound(_))
+    ));
+    assert!(
+        versions
+            .history(&intruder.org, &generation.id, "app/main.py")
+            .await
+            .expect("history")
+            .is_empty()
+    );
+    assert!(versions.latest(&intruder.org, &generation.id).await.expect("latest").is_empty());
+    assert!(matches!(
+        versions.version(&intruder.org, &generation.id, "app/main.py", 3).await,
+        Err(StoreError::NotFound(_))
+    ));
+}
+
+async fn each_projects_latest_generation_is_found_within_its_organisation(store: &Store) {
+    let actor = local_actor(store).await;
+    let intruder = other_actor(store).await;
+    let new = |description: &str| NewGeneration {
+        description: description.into(),
+        stack: "python-fastapi".into(),
+        model: "builtin".into(),
+        run_tests: false,
+    };
+    let first = store.projects.create(&actor, new_project("First")).await.expect("project");
+    let second = store.projects.create(&actor, new_project("Second")).await.expect("project");
+    store.projects.create(&actor, new_project("Empty")).await.expect("project");
+    let theirs = store.projects.create(&intruder, new_project("Theirs")).await.expect("project");
+    let mut newest = None;
+    for description in ["one", "two", "three"] {
+        newest = Some(
+            store.generations.create(&actor, &first.id, new(description)).await.expect("create"),
+        );
+    }
+    let only = store.generations.create(&actor, &second.id, new("only")).await.expect("create");
+    store.generations.create(&intruder, &theirs.id, new("theirs")).await.expect("create");
+    let latest = store.generations.latest_per_project(&actor.org).await.expect("latest");
+    let mut found: Vec<(ProjectId, GenerationId)> =
+        latest.into_iter().map(|g| (g.project_id, g.id)).collect();
+    found.sort();
+    let mut expected = vec![(first.id, newest.expect("made").id), (second.id, only.id)];
+    expected.sort();
+    assert_eq!(found, expected);
 }

@@ -12,6 +12,9 @@ pub enum StoreError {
     /// A uniqueness rule would be broken, such as two projects with one name.
     #[error("{0} already exists")]
     Conflict(&'static str),
+    /// A limit on sizes or counts would be passed.
+    #[error("{0}")]
+    Limit(String),
     /// The URL names a database this build cannot use.
     #[error("unsupported database URL `{0}`: use sqlite://… or postgres://…")]
     UnsupportedUrl(String),

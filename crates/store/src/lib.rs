@@ -13,6 +13,7 @@ mod api_keys;
 mod audit;
 mod capsules;
 mod error;
+mod file_versions;
 mod generations;
 mod model;
 mod postgres;
@@ -34,13 +35,17 @@ pub use api_keys::ApiKeyStore;
 pub use audit::AuditStore;
 pub use capsules::CapsuleStore;
 pub use error::StoreError;
+pub use file_versions::{
+    FileEdit, FileVersion, FileVersionStore, FileVersionSummary, MAX_FILE_VERSION_BYTES,
+    MAX_VERSIONS_LISTED, MAX_VERSIONS_PER_FILE,
+};
 pub use generations::{GenerationStore, MAX_EVENTS_PER_READ};
 pub use model::now_millis;
 pub use model::{
-    Actor, ApiKey, ApiKeyId, AuditEntry, CapsuleId, Generation, GenerationEvent, GenerationId,
-    GenerationOutcome, GenerationStep, Membership, NewApiKey, NewAuditEntry, NewCapsule,
-    NewGeneration, NewProject, NewStep, NewStoredProvider, NewStoredRoute, NewUsage, OrgId,
-    Organization, Project, ProjectId, ProjectUpdate, ProviderConfigId, RouteConfigId,
+    Actor, ApiKey, ApiKeyId, AuditEntry, CapsuleId, DailyUsage, Generation, GenerationEvent,
+    GenerationId, GenerationOutcome, GenerationStep, Membership, NewApiKey, NewAuditEntry,
+    NewCapsule, NewGeneration, NewProject, NewStep, NewStoredProvider, NewStoredRoute, NewUsage,
+    OrgId, Organization, Project, ProjectId, ProjectUpdate, ProviderConfigId, RouteConfigId,
     SessionRecord, StepStart, StoredCapsule, StoredProvider, StoredRoute, UsageSummary, User,
     UserId,
 };
@@ -49,7 +54,7 @@ pub use providers::ProviderConfigStore;
 pub use routes::RouteConfigStore;
 pub use sessions::SessionRecordStore;
 pub use sqlite::{EventCursor, event_tail_end, events_appended_after};
-pub use usage::UsageStore;
+pub use usage::{DAY_MILLIS, UsageStore};
 
 /// The result of every store call.
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
@@ -90,6 +95,7 @@ pub struct Store {
     pub routes: Arc<dyn RouteConfigStore>,
     pub capsules: Arc<dyn CapsuleStore>,
     pub generations: Arc<dyn GenerationStore>,
+    pub file_versions: Arc<dyn FileVersionStore>,
     pub health: Arc<dyn HealthCheck>,
 }
 
@@ -128,6 +134,7 @@ impl Store {
             routes: store.clone(),
             capsules: store.clone(),
             generations: store.clone(),
+            file_versions: store.clone(),
             health: store,
         }
     }
@@ -148,6 +155,7 @@ impl Store {
             routes: store.clone(),
             capsules: store.clone(),
             generations: store.clone(),
+            file_versions: store.clone(),
             health: store,
         }
     }

@@ -391,6 +391,17 @@ pub struct UsageSummary {
     pub cost_micros: i64,
 }
 
+/// One UTC day's totals of an organisation's model calls.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct DailyUsage {
+    /// The day's number since the Unix epoch (its midnight is `day * 86_400_000` ms).
+    pub day: i64,
+    pub calls: i64,
+    pub prompt_tokens: i64,
+    pub completion_tokens: i64,
+    pub cost_micros: i64,
+}
+
 /// Milliseconds since the Unix epoch, the one time format of the database.
 pub fn now_millis() -> i64 {
     let now =

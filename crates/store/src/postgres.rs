@@ -44,3 +44,4 @@ impl PostgresStore {
 }
 
 impl_sql_store!(PostgresStore, sqlx::Postgres);
+crate::file_versions::impl_file_version_store!(PostgresStore);

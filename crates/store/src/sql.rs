@@ -728,6 +728,19 @@ AUDIT_INSERT, AUDIT_LIST, MEMBERSHIP, MEMBERSHIPS_OF_USER, MembershipRow,
                     .map_err(StoreError::Database)
             }
 
+            async fn latest_per_project(&self, org: &OrgId) -> Result<Vec<Generation>> {
+                // Ids are UUIDv7, so the greatest id of a project is its newest generation.
+                const SQL: &str = concat!("SELECT ", $crate::sql::generation_columns!(),
+                    " FROM generations g WHERE organization_id = $1 AND id = \
+                     (SELECT MAX(l.id) FROM generations l WHERE l.organization_id = $1 AND l.project_id = g.project_id) \
+                     ORDER BY queued_at DESC LIMIT 1000");
+                sqlx::query_as::<_, Generation>(SQL)
+                    .bind(org)
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(StoreError::Database)
+            }
+
             async fn admit_next(&self, per_org_limit: i64) -> Result<Option<Generation>> {
                 // One statement reads the organisation's running count and claims the oldest
                 // queued generation; PostgreSQL serialises admissions with a lock so that two
@@ -1167,6 +1180,23 @@ AUDIT_INSERT, AUDIT_LIST, MEMBERSHIP, MEMBERSHIPS_OF_USER, MembershipRow,
                 .bind(org)
                 .bind(since)
                 .fetch_one(&self.pool)
+                .await
+                .map_err(StoreError::Database)
+            }
+
+            async fn daily(&self, org: &OrgId, since: i64) -> Result<Vec<$crate::DailyUsage>> {
+                // Integer division in both databases: the day of each record.
+                sqlx::query_as::<_, $crate::DailyUsage>(
+                    "SELECT CAST(created_at / 86400000 AS BIGINT) AS day, COUNT(*) AS calls, \
+                     CAST(COALESCE(SUM(prompt_tokens), 0) AS BIGINT) AS prompt_tokens, \
+                     CAST(COALESCE(SUM(completion_tokens), 0) AS BIGINT) AS completion_tokens, \
+                     CAST(COALESCE(SUM(cost_micros), 0) AS BIGINT) AS cost_micros \
+                     FROM usage_records WHERE organization_id = $1 AND created_at >= $2 \
+                     GROUP BY created_at / 86400000 ORDER BY day LIMIT 400",
+                )
+                .bind(org)
+                .bind(since)
+                .fetch_all(&self.pool)
                 .await
                 .map_err(StoreError::Database)
             }

@@ -88,3 +88,4 @@ pub async fn events_appended_after(
     let distinct: std::collections::BTreeSet<String> = rows.into_iter().map(|(_, id)| id).collect();
     Ok((distinct.into_iter().map(crate::GenerationId).collect(), next))
 }
+crate::file_versions::impl_file_version_store!(SqliteStore);

@@ -3,7 +3,10 @@
 
 use async_trait::async_trait;
 
-use crate::{NewUsage, OrgId, Result, UsageSummary};
+use crate::{DailyUsage, NewUsage, OrgId, Result, UsageSummary};
+
+/// One day in milliseconds: days are counted in UTC from the Unix epoch.
+pub const DAY_MILLIS: i64 = 86_400_000;
 
 #[async_trait]
 pub trait UsageStore: Send + Sync {
@@ -12,4 +15,8 @@ pub trait UsageStore: Send + Sync {
 
     /// Totals of the organisation's calls at or after `since` (Unix milliseconds).
     async fn summary(&self, org: &OrgId, since: i64) -> Result<UsageSummary>;
+
+    /// The organisation's totals per UTC day at or after `since`, oldest first; days without
+    /// calls are left out.
+    async fn daily(&self, org: &OrgId, since: i64) -> Result<Vec<DailyUsage>>;
 }

@@ -7,6 +7,8 @@ use std::collections::BTreeMap;
 
 use serde_json::Value;
 
+use crate::components::code_editor::EditorMarker;
+
 /// One step of the timeline.
 #[derive(Debug, Clone, PartialEq)]
 pub struct StepState {
@@ -195,6 +197,23 @@ impl LiveState {
         };
         (count("high"), count("medium"), count("low"))
     }
+
+    /// The findings placed on a line of `path`, as editor markers.
+    pub fn markers_of(&self, path: &str) -> Vec<EditorMarker> {
+        self.findings
+            .iter()
+            .filter(|finding| finding.path == path)
+            .filter_map(|finding| {
+                let line = finding.line?;
+                Some(EditorMarker::for_finding(
+                    line,
+                    &finding.severity,
+                    &finding.rule,
+                    &finding.message,
+                ))
+            })
+            .collect()
+    }
 }
 
 #[cfg(test)]
@@ -248,6 +267,11 @@ mod tests {
         assert_eq!(state.files["app/main.py"], "import sys\nok()\n");
         assert!(state.writing.is_empty());
         assert_eq!(state.findings_by_severity(), (0, 0, 1));
+        assert_eq!(
+            state.markers_of("app/main.py"),
+            [EditorMarker::for_finding(2, "low", "r", "m")]
+        );
+        assert!(state.markers_of("app/other.py").is_empty());
         assert_eq!(state.test_cases, 1);
         assert_eq!(
             state.tests,

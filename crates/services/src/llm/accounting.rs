@@ -98,6 +98,14 @@ mod tests {
         async fn summary(&self, _org: &OrgId, _since: i64) -> ql_store::Result<UsageSummary> {
             Ok(UsageSummary::default())
         }
+
+        async fn daily(
+            &self,
+            _org: &OrgId,
+            _since: i64,
+        ) -> ql_store::Result<Vec<ql_store::DailyUsage>> {
+            Ok(Vec::new())
+        }
     }
 
     fn usage() -> NewUsage {

@@ -1,0 +1,291 @@
+//! Editing a generation's files: each save is a new version; the history lists them; any two
+//! versions compare side by side; an old version is restored by saving it again.
+//!
+//! The files a generation wrote come from its capsule. A file nobody has saved yet has one
+//! version, the generated text, which is stored (as version 1) on its first save.
+
+mod diff;
+
+use std::collections::BTreeMap;
+
+use ql_common::FieldError;
+use ql_store::{FileEdit, FileVersion, FileVersionSummary, GenerationId, StoreError};
+
+pub use diff::{DiffRow, MAX_DIFF_ROWS, side_by_side};
+
+use crate::{Principal, Result, ServiceError, Services};
+
+/// A file as the workspace shows it now.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WorkspaceFile {
+    pub path: String,
+    /// 1 until the file is first saved.
+    pub version: i64,
+    pub content: String,
+}
+
+fn invalid(field: &'static str, message: impl Into<String>) -> ServiceError {
+    ServiceError::Invalid(FieldError::new(field, message))
+}
+
+impl Services {
+    /// The text files the generation wrote, by path, read from its verified capsule.
+    async fn generated_files(
+        &self,
+        principal: &Principal,
+        generation: &GenerationId,
+    ) -> Result<BTreeMap<String, String>> {
+        let record = self.store.generations.get(&principal.org_id, generation).await?;
+        let capsule = record.capsule_id.ok_or_else(|| {
+            ServiceError::Conflict(FieldError::new(
+                "generation",
+                "The generation has no files to edit until it has succeeded.",
+            ))
+        })?;
+        let (_, archive) = self.store.capsules.archive(&principal.org_id, &capsule).await?;
+        let verified =
+            ql_capsule::verify(&archive, &ql_capsule::Limits::default()).map_err(|error| {
+                ServiceError::Internal(format!("the capsule does not verify: {error}"))
+            })?;
+        Ok(verified
+            .files
+            .into_iter()
+            .filter_map(|file| Some((file.path, String::from_utf8(file.contents).ok()?)))
+            .collect())
+    }
+
+    /// Every text file of the generation as it is now: the generated text, or the latest
+    /// saved version.
+    pub async fn workspace_files(
+        &self,
+        principal: &Principal,
+        generation: &str,
+    ) -> Result<Vec<WorkspaceFile>> {
+        let generation = GenerationId(generation.to_owned());
+        let mut files: BTreeMap<String, WorkspaceFile> = self
+            .generated_files(principal, &generation)
+            .await?
+            .into_iter()
+            .map(|(path, content)| (path.clone(), WorkspaceFile { path, version: 1, content }))
+            .collect();
+        for saved in self.store.file_versions.latest(&principal.org_id, &generation).await? {
+            if let Some(file) = files.get_mut(&saved.path) {
+                file.version = saved.version;
+                file.content = saved.content;
+            }
+        }
+        Ok(files.into_values().collect())
+    }
+
+    /// Saves the person's text as the file's next version. `base` is the version the text was
+    /// edited from: when someone saved a newer one meanwhile, the save is refused.
+    pub async fn save_file(
+        &self,
+        principal: &Principal,
+        generation: &str,
+        path: &str,
+        content: String,
+        base: Option<i64>,
+    ) -> Result<FileVersion> {
+        self.store_version(principal, generation, path, content, base, "edited".to_owned()).await
+    }
+
+    /// Makes an old version the newest again (as a new version, so nothing is lost).
+    pub async fn restore_file(
+        &self,
+        principal: &Principal,
+        generation: &str,
+        path: &str,
+        version: i64,
+    ) -> Result<FileVersion> {
+        let old = self.file_version(principal, generation, path, version).await?;
+        let note = format!("restored version {version}");
+        self.store_version(principal, generation, path, old.content, None, note).await
+    }
+
+    async fn store_version(
+        &self,
+        principal: &Principal,
+        generation: &str,
+        path: &str,
+        content: String,
+        base: Option<i64>,
+        note: String,
+    ) -> Result<FileVersion> {
+        if !principal.role.can_write() {
+            return Err(ServiceError::Forbidden("viewers cannot edit files"));
+        }
+        if content.len() > ql_store::MAX_FILE_VERSION_BYTES {
+            return Err(invalid(
+                "content",
+                format!("A file may hold at most {} bytes.", ql_store::MAX_FILE_VERSION_BYTES),
+            ));
+        }
+        let generation = GenerationId(generation.to_owned());
+        let mut generated = self.generated_files(principal, &generation).await?;
+        let original = generated.remove(path).ok_or_else(|| {
+            invalid("path", format!("`{path}` is not a text file of this generation."))
+        })?;
+        let edit = FileEdit { path: path.to_owned(), content, original, base, note };
+        match self.store.file_versions.save(&principal.actor(), &generation, edit).await {
+            Ok(saved) => Ok(saved),
+            Err(StoreError::Conflict(_)) => Err(ServiceError::Conflict(FieldError::new(
+                "base",
+                "This file was saved elsewhere since you opened it: reload it to see the newer version.",
+            ))),
+            Err(StoreError::Limit(message)) => Err(invalid("content", message)),
+            Err(other) => Err(other.into()),
+        }
+    }
+
+    /// A file's saved versions, newest first; empty while it has never been saved.
+    pub async fn file_history(
+        &self,
+        principal: &Principal,
+        generation: &str,
+        path: &str,
+    ) -> Result<Vec<FileVersionSummary>> {
+        let generation = GenerationId(generation.to_owned());
+        Ok(self.store.file_versions.history(&principal.org_id, &generation, path).await?)
+    }
+
+    /// One version of a file; version 1 of a file never saved is the generated text.
+    pub async fn file_version(
+        &self,
+        principal: &Principal,
+        generation: &str,
+        path: &str,
+        version: i64,
+    ) -> Result<FileVersion> {
+        let id = GenerationId(generation.to_owned());
+        match self.store.file_versions.version(&principal.org_id, &id, path, version).await {
+            Err(StoreError::NotFound(_)) if version == 1 => {
+                let content = self
+                    .generated_files(principal, &id)
+                    .await?
+                    .remove(path)
+                    .ok_or(ServiceError::NotFound("file"))?;
+                let sha256 = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&content));
+                Ok(FileVersion {
+                    generation_id: id,
+                    path: path.to_owned(),
+                    version: 1,
+                    content,
+                    sha256,
+                    note: "generated".to_owned(),
+                    created_by: None,
+                    created_at: 0,
+                })
+            }
+            other => Ok(other?),
+        }
+    }
+
+    /// Two versions of a file side by side, `from` on the left.
+    pub async fn file_diff(
+        &self,
+        principal: &Principal,
+        generation: &str,
+        path: &str,
+        from: i64,
+        to: i64,
+    ) -> Result<Vec<DiffRow>> {
+        let old = self.file_version(principal, generation, path, from).await?;
+        let new = self.file_version(principal, generation, path, to).await?;
+        Ok(side_by_side(&old.content, &new.content))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use ql_store::{GenerationOutcome, NewGeneration};
+
+    use super::*;
+    use crate::CapsuleInput;
+    use crate::testing::services;
+
+    /// A generation that succeeded with a capsule the built-in engine made.
+    async fn succeeded_generation(services: &Services, owner: &Principal) -> String {
+        let project = services.create_project(owner, "Edits", "").await.expect("project");
+        let input = CapsuleInput {
+            description: "Track expenses: each expense has an amount and a note.".into(),
+            stack: "python-fastapi".into(),
+            validate: false,
+        };
+        let capsule = services.generate_capsule(owner, &project.id, &input).await.expect("capsule");
+        let store = &services.store.generations;
+        let new = NewGeneration {
+            description: input.description,
+            stack: input.stack,
+            model: "builtin".into(),
+            run_tests: false,
+        };
+        let generation = store.create(&owner.actor(), &project.id, new).await.expect("create");
+        store.admit_next(4).await.expect("admit").expect("admitted");
+        let outcome = GenerationOutcome::Succeeded { capsule: capsule.id, report: "{}".into() };
+        store.finish(&owner.org_id, &generation.id, &outcome, "{}").await.expect("finish");
+        generation.id.0
+    }
+
+    #[tokio::test]
+    async fn files_are_edited_as_versions_compared_and_restored_by_their_organisation_only() {
+        let (services, _dir) = services().await;
+        let services = services.with_capsule_key(ql_capsule::InstallationKey::generate());
+        let owner = services.sign_in_local().await.expect("sign in");
+        let id = succeeded_generation(&services, &owner).await;
+        let files = services.workspace_files(&owner, &id).await.expect("files");
+        let main = files.iter().find(|file| file.path == "app/main.py").expect("app/main.py");
+        assert_eq!(main.version, 1);
+        let generated = main.content.clone();
+        assert!(
+            services.file_history(&owner, &id, "app/main.py").await.expect("history").is_empty()
+        );
+
+        let edited = format!("{generated}\n# edited\n");
+        let saved = services.save_file(&owner, &id, "app/main.py", edited.clone(), Some(1)).await;
+        assert_eq!(saved.expect("save").version, 2);
+        let files = services.workspace_files(&owner, &id).await.expect("files");
+        let main = files.iter().find(|file| file.path == "app/main.py").expect("app/main.py");
+        assert_eq!((main.version, main.content.as_str()), (2, edited.as_str()));
+
+        let diff = services.file_diff(&owner, &id, "app/main.py", 1, 2).await.expect("diff");
+        let changed: Vec<_> = diff.iter().filter(|row| row.kind != "same").collect();
+        assert_eq!(changed.len(), 2, "{changed:?}");
+        assert_eq!(changed[1].new.as_ref().map(|(_, text)| text.as_str()), Some("# edited"));
+
+        let restored = services.restore_file(&owner, &id, "app/main.py", 1).await.expect("restore");
+        assert_eq!((restored.version, restored.note.as_str()), (3, "restored version 1"));
+        assert_eq!(restored.content, generated);
+
+        // Refusals, each with its reason.
+        match services.save_file(&owner, &id, "app/main.py", "stale".into(), Some(2)).await {
+            Err(ServiceError::Conflict(error)) => assert_eq!(error.field, "base"),
+            other => panic!("a stale base: {other:?}"),
+        }
+        for path in ["app/new.py", "../etc/passwd"] {
+            match services.save_file(&owner, &id, path, "x".into(), None).await {
+                Err(ServiceError::Invalid(error)) => assert_eq!(error.field, "path"),
+                other => panic!("{path}: {other:?}"),
+            }
+        }
+        let huge = "x".repeat(ql_store::MAX_FILE_VERSION_BYTES + 1);
+        assert!(matches!(
+            services.save_file(&owner, &id, "app/main.py", huge, None).await,
+            Err(ServiceError::Invalid(_))
+        ));
+        let viewer = Principal { role: ql_common::Role::Viewer, ..owner.clone() };
+        assert!(matches!(
+            services.save_file(&viewer, &id, "app/main.py", "x".into(), None).await,
+            Err(ServiceError::Forbidden(_))
+        ));
+        let outsider = Principal { org_id: ql_store::OrgId("another".into()), ..owner.clone() };
+        assert!(matches!(
+            services.workspace_files(&outsider, &id).await,
+            Err(ServiceError::NotFound(_))
+        ));
+        assert!(matches!(
+            services.file_version(&outsider, &id, "app/main.py", 1).await,
+            Err(ServiceError::NotFound(_))
+        ));
+    }
+}

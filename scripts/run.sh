@@ -6,4 +6,4 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 bash scripts/setup.sh
 . scripts/env.sh
-exec cargo leptos serve "$@"
+exec cargo leptos serve --split "$@"

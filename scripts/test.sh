@@ -61,7 +61,9 @@ services() {
 }
 
 e2e() {
-  cargo leptos build --release
+  # --split: lazy routes' code goes into chunks of its own, loaded only on their pages.
+  cargo leptos build --release --split
+  bash scripts/bench/wasm-size.sh "$root/target/site"
   export QL_E2E_BIN="$CARGO_TARGET_DIR/release/quantumlayer"
   export QL_E2E_SITE_ROOT="$root/target/site"
   (cd end2end && npx playwright test)

@@ -16,7 +16,7 @@ pub mod ssr;
 use leptos::prelude::*;
 use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
 use leptos_router::components::{ParentRoute, Route, Router, Routes};
-use leptos_router::path;
+use leptos_router::{Lazy, path};
 
 pub use error::AppError;
 
@@ -56,7 +56,7 @@ pub fn App() -> impl IntoView {
                 <ParentRoute path=path!("") view=components::app_shell::AppShell>
                     <Route path=path!("") view=pages::dashboard::DashboardPage />
                     <Route path=path!("/new") view=pages::generation::NewAppPage />
-                    <Route path=path!("/generations/:id") view=pages::generation::GenerationPage />
+                    <Route path=path!("/generations/:id") view={Lazy::<pages::generation::GenerationPage>::new()} />
                     <ParentRoute path=path!("/projects") view=pages::projects::ProjectsPage>
                         <Route path=path!("") view=|| () />
                         <Route path=path!("/new") view=pages::projects::NewProjectForm />

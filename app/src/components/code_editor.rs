@@ -1,7 +1,7 @@
 //! The code editor: Monaco in the browser, through the small binding in `code_editor.js`.
 //!
-//! Monaco is served from our own origin and loaded only when a page shows an editor, so the
-//! rest of the app stays light. The component shows one document at a time (each keeps its
+//! Monaco is served from our own origin and loaded only when an editor has a document to
+//! show, so the rest of the app stays light. The component shows one document at a time (each keeps its
 //! own model, so its undo history and scroll survive switching files), streams text that only
 //! grows by appending it, draws findings as markers and reports the person's edits.
 
@@ -134,21 +134,26 @@ mod browser {
         label: &'static str,
     ) {
         let attached = StoredValue::new_local(None::<Attached>);
+        // Set once the editor exists, so that what was asked for before is shown then.
+        let created = RwSignal::new(false);
+        // Monaco is loaded when there is a first document to show: parsing it takes the main
+        // thread for a moment, which should not delay what the page shows before that.
         Effect::new(move |_| {
             let Some(element) = host.get() else { return };
-            if attached.with_value(Option::is_some) {
+            if document.with(Option::is_none) || attached.with_value(Option::is_some) {
                 return;
             }
             let closure =
                 Closure::<dyn FnMut(String)>::new(move |text: String| on_change.run(text));
             let handle = EditorHandle::new(&element, label, &closure);
             attached.set_value(Some(Attached { handle, _on_change: closure }));
+            created.set(true);
         });
         Effect::new(move |_| {
             let key = document.get();
             let text = text.get();
             let read_only = read_only.get();
-            host.track();
+            created.track();
             let Some(key) = key else { return };
             attached.with_value(|attached| {
                 if let Some(attached) = attached {
@@ -158,7 +163,7 @@ mod browser {
         });
         Effect::new(move |_| {
             let json = markers.with(|markers| serde_json::to_string(markers).unwrap_or_default());
-            host.track();
+            created.track();
             attached.with_value(|attached| {
                 if let Some(attached) = attached {
                     attached.handle.set_markers(&json);

@@ -22,6 +22,7 @@ mod workspace;
 
 use leptos::prelude::*;
 use leptos_router::hooks::{use_navigate, use_params_map};
+use leptos_router::{LazyRoute, lazy_route};
 
 use crate::api::generations::{
     CancelGeneration, PreviewSpec, StartGeneration, generation_overview, new_app_choices,
@@ -129,19 +130,33 @@ fn SpecPreviewPanel(preview: ServerAction<PreviewSpec>) -> impl IntoView {
     }
 }
 
-#[component]
-pub fn GenerationPage() -> impl IntoView {
-    let params = use_params_map();
-    let id = move || params.read().get("id").unwrap_or_default();
-    let summary = Resource::new(id, generation_overview);
-    view! {
-        <PageHeader title="Generation" />
-        <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
-            {move || summary.get().map(|summary| match summary {
-                Ok(summary) => view! { <LiveGeneration summary /> }.into_any(),
-                Err(e) => view! { <p class="error" role="alert">{e.message}</p> }.into_any(),
-            })}
-        </Transition>
+/// A generation's page, a lazy route: its code (the editor binding, the live state, editing,
+/// history and diffs) is a separate chunk of the wasm, loaded while its data is read, so the
+/// other pages do not carry it.
+pub struct GenerationPage {
+    summary: Resource<Result<GenerationSummary, crate::AppError>>,
+}
+
+#[lazy_route]
+impl LazyRoute for GenerationPage {
+    fn data() -> Self {
+        let params = use_params_map();
+        let id = move || params.read().get("id").unwrap_or_default();
+        Self { summary: Resource::new(id, generation_overview) }
+    }
+
+    fn view(this: Self) -> AnyView {
+        let summary = this.summary;
+        view! {
+            <PageHeader title="Generation" />
+            <Transition fallback=|| view! { <p class="muted">"Loading…"</p> }>
+                {move || summary.get().map(|summary| match summary {
+                    Ok(summary) => view! { <LiveGeneration summary /> }.into_any(),
+                    Err(e) => view! { <p class="error" role="alert">{e.message}</p> }.into_any(),
+                })}
+            </Transition>
+        }
+        .into_any()
     }
 }
 

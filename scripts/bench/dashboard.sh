@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Dashboard server render under load: starts the release server (as the e2e tier builds it) on a
+# fresh data directory, signs in as the local user, adds a few projects, then runs oha with 50
+# requests in flight against GET / (the dashboard, rendered on the server with its data) and
+# prints oha's summary.
+#
+#   scripts/bench/dashboard.sh [SECONDS]
+set -euo pipefail
+root=$(cd "$(dirname "$0")/../.." && pwd)
+. "$root/scripts/env.sh"
+port=${QL_BENCH_PORT:-3127}
+base="http://127.0.0.1:$port"
+export QL_E2E_BIN=${QL_E2E_BIN:-$CARGO_TARGET_DIR/release/quantumlayer}
+export QL_E2E_SITE_ROOT=${QL_E2E_SITE_ROOT:-$root/target/site}
+[ -x "$QL_E2E_BIN" ] || { echo "build first: cargo leptos build --release --split" >&2; exit 2; }
+command -v oha >/dev/null || cargo install --locked oha
+bash "$root/scripts/e2e-server.sh" "$port" &
+server=$!
+jar=$(mktemp)
+trap 'kill -TERM $server 2>/dev/null; wait $server 2>/dev/null; rm -f "$jar"' EXIT
+for _ in $(seq 100); do curl -fs "$base/healthz" >/dev/null && break; sleep 0.2; done
+
+same_origin=(-H "Sec-Fetch-Site: same-origin" -H "Origin: $base")
+form_action() { curl -fs "${same_origin[@]}" -b "$jar" "$base$1" | grep -o "action=\"/api/$2[^\"]*\"" | head -n 1 | cut -d'"' -f2; }
+sign_in=$(form_action /login sign_in_local)
+curl -fs -o /dev/null -c "$jar" -b "$jar" "${same_origin[@]}" -X POST --data '' "$base$sign_in"
+create=$(form_action /projects/new create_project)
+for name in Library Shop Garden Recipes Fleet; do
+  curl -fs -o /dev/null -c "$jar" -b "$jar" "${same_origin[@]}" -X POST \
+    --data-urlencode "name=$name" --data-urlencode "description=The $name app" "$base$create"
+done
+# curl's jar marks HttpOnly cookies with a `#HttpOnly_` prefix; other `#` lines are comments.
+cookie=$(sed 's/^#HttpOnly_//' "$jar" | awk '!/^#/ && NF >= 7 { printf "%s=%s; ", $6, $7 }')
+curl -fs "${same_origin[@]}" -H "Cookie: $cookie" "$base/" | grep -q 'Library' \
+  || { echo "the dashboard did not render the projects" >&2; exit 1; }
+oha -z "${1:-10}s" -c 50 --no-tui "${same_origin[@]}" -H "Cookie: $cookie" "$base/"

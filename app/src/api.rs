@@ -8,4 +8,5 @@ pub mod files;
 pub mod generations;
 pub mod projects;
 pub mod providers;
+pub mod refine;
 pub mod session;

@@ -180,6 +180,9 @@ pub struct GenerationSummary {
     pub stack: String,
     pub model: String,
     pub project_id: String,
+    /// For a refinement: the generation it refines, and what was asked.
+    pub parent_id: Option<String>,
+    pub instruction: Option<String>,
 }
 
 /// The spec the built-in extractor reads in a description, as lines for people, with its
@@ -243,4 +246,34 @@ pub struct UsageDayView {
     pub calls: i64,
     pub tokens: i64,
     pub cost_micros: i64,
+}
+
+/// One file a refinement changed, for review: the parent's text against the proposal.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RefinedFileView {
+    pub path: String,
+    /// `added`, `modified` or `removed`.
+    pub change: String,
+    /// `accepted`, `rejected`, or `None` while undecided.
+    pub decision: Option<String>,
+    /// The person's edits to the earlier generation were merged into the proposal.
+    pub edits_merged: bool,
+    /// The person's edits touch the lines the refinement changed: the proposal leaves them out.
+    pub edits_conflict: bool,
+    pub rows: Vec<DiffRowView>,
+}
+
+/// A refinement's changes against the generation it refines.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RefinementView {
+    pub parent_id: String,
+    pub instruction: String,
+    pub files: Vec<RefinedFileView>,
+}
+
+/// A decision taken, and the file as the workspace now shows it (`None` when it is left out).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DecisionView {
+    pub file: RefinedFileView,
+    pub workspace: Option<WorkspaceFileView>,
 }

@@ -150,3 +150,52 @@ test('a generated file is edited as versions, checked as typed, compared and res
   const restored = await page.evaluate(() => (window as any).monaco.editor.getModels().map((m: any) => m.getValue()));
   expect(original).toContain(restored[0]);
 });
+
+test('an app is refined by an instruction and its changes accepted or rejected file by file', async ({ page }) => {
+  test.setTimeout(150_000);
+  await signIn(page);
+  const parent = await generateApp(page, 'Track expenses: each expense has an amount and a note.');
+  const refine = page.getByRole('region', { name: 'Refine' });
+  await refine.getByLabel('What should change?').fill('Expenses also have a category.');
+  await refine.getByRole('button', { name: 'Refine' }).click();
+  await expect(page).not.toHaveURL(new RegExp(`${parent}$`));
+  await expect(page).toHaveURL(/\/generations\/[^/]+$/);
+  await hydrated(page);
+  await expect(page.getByRole('region', { name: 'Generation' }).getByRole('status')).toHaveText('Succeeded', {
+    timeout: 60_000,
+  });
+  await expect(page.getByText('Refines an earlier generation')).toBeVisible();
+
+  const review = page.getByRole('region', { name: 'Review the refinement' });
+  await expect(review).toContainText('“Expenses also have a category.” changed');
+  const files = review.locator('.refined-file');
+  await expect(files.first()).toBeVisible();
+  expect(await files.count()).toBeGreaterThanOrEqual(2);
+  const paths = await review.locator('.refined-path').allTextContents();
+  const [accepted, rejected] = paths;
+
+  // Each change reads as a diff; the category is in the proposal.
+  await review.getByText(`Show the changes to ${accepted}`).click();
+  await expect(review.getByRole('table', { name: `${accepted}: earlier text against the refinement` })).toContainText(
+    'category',
+  );
+  await review.getByRole('button', { name: `Accept ${accepted}` }).click();
+  await expect(review.getByRole('status', { name: `Decision on ${accepted}` })).toHaveText('Accepted');
+  await review.getByRole('button', { name: `Reject ${rejected}` }).click();
+  await expect(review.getByRole('status', { name: `Decision on ${rejected}` })).toHaveText('Rejected');
+  await page.screenshot({ path: 'test-results/refinement.png', fullPage: true });
+
+  // The rejected file holds the earlier generation's text again, as a new version.
+  await page.getByRole('region', { name: 'Files' }).getByRole('button', { name: rejected }).click();
+  const code = page.getByRole('region', { name: 'Code' });
+  await expect(code.getByRole('status', { name: 'Save state' })).toHaveText(/version 2/);
+  await expect(code.locator('.editor-host')).toHaveAttribute('data-editor', 'ready');
+  const shown = () => page.evaluate(() => (window as any).monaco.editor.getEditors()[0].getValue());
+  await expect.poll(shown).not.toContain('category');
+
+  // Decisions are kept: a reload shows them.
+  await page.reload();
+  await hydrated(page);
+  await expect(review.getByRole('status', { name: `Decision on ${accepted}` })).toHaveText('Accepted');
+  await expect(review.getByRole('status', { name: `Decision on ${rejected}` })).toHaveText('Rejected');
+});

@@ -6,18 +6,28 @@ use leptos::prelude::*;
 use crate::AppError;
 use crate::wire::{DiffRowView, FileVersionView, WorkspaceFileView};
 
+/// When a version was saved, for people; empty for the generated text's version.
+#[cfg(feature = "ssr")]
+fn saved_at(created_at: i64) -> String {
+    if created_at == 0 { String::new() } else { crate::ssr::format_time(created_at) }
+}
+
 #[cfg(feature = "ssr")]
 fn version_view(version: &ql_services::FileVersion) -> FileVersionView {
     FileVersionView {
         version: version.version,
         note: version.note.clone(),
         size_bytes: version.content.len() as i64,
-        saved: if version.created_at == 0 {
-            String::new()
-        } else {
-            crate::ssr::format_time(version.created_at)
-        },
+        saved: saved_at(version.created_at),
     }
+}
+
+/// A diff row as the page shows it.
+#[cfg(feature = "ssr")]
+pub(crate) fn diff_row_view(row: ql_services::DiffRow) -> DiffRowView {
+    let (old_line, old_text) = row.old.map_or((None, None), |(n, t)| (Some(n), Some(t)));
+    let (new_line, new_text) = row.new.map_or((None, None), |(n, t)| (Some(n), Some(t)));
+    DiffRowView { kind: row.kind.to_owned(), old_line, old_text, new_line, new_text }
 }
 
 /// Every text file of a succeeded generation, with its latest saved text.
@@ -72,11 +82,7 @@ pub async fn file_history(
                 version: summary.version,
                 note: summary.note,
                 size_bytes: summary.size_bytes,
-                saved: if summary.created_at == 0 {
-                    String::new()
-                } else {
-                    crate::ssr::format_time(summary.created_at)
-                },
+                saved: saved_at(summary.created_at),
             })
             .collect())
     })
@@ -95,16 +101,7 @@ pub async fn file_diff(
     crate::ssr::respond(async move {
         let principal = current_principal().await?;
         let rows = services()?.file_diff(&principal, &generation, &path, from, to).await?;
-        Ok(rows
-            .into_iter()
-            .map(|row| {
-                let (old_line, old_text) =
-                    row.old.map_or((None, None), |(n, t)| (Some(n), Some(t)));
-                let (new_line, new_text) =
-                    row.new.map_or((None, None), |(n, t)| (Some(n), Some(t)));
-                DiffRowView { kind: row.kind.to_owned(), old_line, old_text, new_line, new_text }
-            })
-            .collect())
+        Ok(rows.into_iter().map(diff_row_view).collect())
     })
     .await
 }

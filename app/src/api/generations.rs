@@ -62,6 +62,8 @@ pub async fn generation_overview(id: String) -> Result<GenerationSummary, AppErr
             stack: generation.stack,
             model: generation.model.unwrap_or_else(|| "builtin".to_owned()),
             project_id: generation.project_id.0,
+            parent_id: generation.parent_id.map(|id| id.0),
+            instruction: generation.instruction,
         })
     })
     .await

@@ -18,6 +18,7 @@ mod live;
 )]
 mod editing;
 mod history;
+mod refine;
 mod workspace;
 
 use leptos::prelude::*;
@@ -33,6 +34,7 @@ use crate::wire::GenerationSummary;
 use editing::Editing;
 use history::FileHistory;
 use live::LiveState;
+use refine::{RefineForm, RefinementReview};
 
 #[component]
 pub fn NewAppPage() -> impl IntoView {
@@ -173,6 +175,7 @@ fn LiveGeneration(summary: GenerationSummary) -> impl IntoView {
     let cancel = ServerAction::<CancelGeneration>::new();
     let cancel_error = move || cancel.value().get().and_then(Result::err).map(|e| e.message);
     let id = StoredValue::new(summary.id.clone());
+    let is_refinement = summary.parent_id.is_some();
     let status = move || {
         state.with(|state| match (state.status.as_str(), state.queue_position) {
             ("queued", Some(position)) => format!("Queued: number {position} in line"),
@@ -189,6 +192,12 @@ fn LiveGeneration(summary: GenerationSummary) -> impl IntoView {
         <section class="card generation-head" aria-label="Generation">
             <p class="description">{summary.description.clone()}</p>
             <p class="muted">{format!("{} · model {}", summary.stack, summary.model)}</p>
+            {summary.parent_id.clone().map(|parent| view! {
+                <p class="refines">
+                    "Refines "<a href=format!("/generations/{parent}")>"an earlier generation"</a>
+                    {format!(": \u{201c}{}\u{201d}", summary.instruction.clone().unwrap_or_default())}
+                </p>
+            })}
             <p role="status" class=move || format!("status status-{}", state.with(|s| s.status.clone()))>
                 {status}
             </p>
@@ -258,6 +267,10 @@ fn LiveGeneration(summary: GenerationSummary) -> impl IntoView {
         </div>
         <Show when=move || editing.workspace.with(|w| w.loaded) && selected.with(Option::is_some)>
             <FileHistory editing />
+        </Show>
+        <Show when=move || editing.workspace.with(|w| w.loaded)>
+            {is_refinement.then(|| view! { <RefinementReview editing /> })}
+            <RefineForm generation=id.get_value() />
         </Show>
         <div class="generation-results">
             <section class="card" aria-label="Problems">

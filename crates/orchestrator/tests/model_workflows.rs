@@ -182,6 +182,7 @@ fn on(model: &str, description: &str) -> NewGeneration {
         stack: "python-fastapi".into(),
         model: model.to_owned(),
         run_tests: false,
+        ..NewGeneration::default()
     }
 }
 

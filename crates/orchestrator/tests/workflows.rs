@@ -21,6 +21,7 @@ fn skipping_tests(description: &str) -> NewGeneration {
         stack: "python-fastapi".into(),
         model: "builtin".into(),
         run_tests: false,
+        ..NewGeneration::default()
     }
 }
 

@@ -30,7 +30,7 @@ fn invalid(field: &'static str, message: impl Into<String>) -> ServiceError {
 
 impl Services {
     /// The text files the generation wrote, by path, read from its verified capsule.
-    async fn generated_files(
+    pub(crate) async fn generated_files(
         &self,
         principal: &Principal,
         generation: &GenerationId,
@@ -55,7 +55,7 @@ impl Services {
     }
 
     /// Every text file of the generation as it is now: the generated text, or the latest
-    /// saved version.
+    /// saved version (without the files a refinement added and the person rejected).
     pub async fn workspace_files(
         &self,
         principal: &Principal,
@@ -73,6 +73,10 @@ impl Services {
                 file.version = saved.version;
                 file.content = saved.content;
             }
+        }
+        let record = self.store.generations.get(&principal.org_id, &generation).await?;
+        for path in self.rejected_additions(principal, &record).await? {
+            files.remove(&path);
         }
         Ok(files.into_values().collect())
     }
@@ -103,7 +107,7 @@ impl Services {
         self.store_version(principal, generation, path, old.content, None, note).await
     }
 
-    async fn store_version(
+    pub(crate) async fn store_version(
         &self,
         principal: &Principal,
         generation: &str,
@@ -219,6 +223,7 @@ mod tests {
             stack: input.stack,
             model: "builtin".into(),
             run_tests: false,
+            ..NewGeneration::default()
         };
         let generation = store.create(&owner.actor(), &project.id, new).await.expect("create");
         store.admit_next(4).await.expect("admit").expect("admitted");

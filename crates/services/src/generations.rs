@@ -102,6 +102,7 @@ impl Services {
             stack: stack.id().to_owned(),
             model: input.model,
             run_tests: input.run_tests,
+            ..NewGeneration::default()
         };
         self.orchestrator
             .submit(&principal.actor(), &project, new)
@@ -214,7 +215,7 @@ impl Services {
     }
 }
 
-fn orchestrator_error(error: ql_orchestrator::OrchestratorError) -> ServiceError {
+pub(crate) fn orchestrator_error(error: ql_orchestrator::OrchestratorError) -> ServiceError {
     match error {
         ql_orchestrator::OrchestratorError::Store(StoreError::Conflict(_)) => {
             ServiceError::Conflict(FieldError::new(

@@ -16,6 +16,7 @@ mod organizations;
 mod principal;
 mod projects;
 mod providers;
+mod refine;
 mod routes;
 pub mod secrets;
 mod sign_in;
@@ -36,8 +37,10 @@ pub use projects::ProjectSummary;
 pub use providers::{PROVIDER_KINDS, ProviderInput, ProviderSummary, secret_context};
 pub use ql_orchestrator::events::kind as event_kinds;
 pub use ql_orchestrator::{EventHub, Orchestrator, Settings as OrchestratorSettings};
+pub use ql_store::Decision;
 pub use ql_store::{ApiKey, ApiKeyId, AuditEntry, Project, RouteConfigId};
 pub use ql_store::{FileVersion, FileVersionSummary, Generation, GenerationEvent, GenerationStep};
+pub use refine::{Change, MAX_INSTRUCTION_BYTES, RefinedFile, Refinement};
 pub use routes::{
     MAX_ROUTE_TARGETS, RouteInput, RouteSummary, RouteTarget, STRATEGIES, parse_targets,
 };

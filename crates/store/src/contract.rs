@@ -10,10 +10,10 @@ use ql_common::Role;
 use sqlx::postgres::PgConnectOptions;
 
 use crate::{
-    Actor, FileEdit, GenerationId, GenerationOutcome, NewApiKey, NewAuditEntry, NewCapsule,
-    NewGeneration, NewProject, NewStep, NewStoredProvider, NewStoredRoute, NewUsage, OrgId,
-    ProjectId, ProjectUpdate, SessionRecord, StepStart, Store, StoreError, UsageSummary, UserId,
-    now_millis,
+    Actor, Decision, FileEdit, GenerationId, GenerationOutcome, NewApiKey, NewAuditEntry,
+    NewCapsule, NewGeneration, NewProject, NewStep, NewStoredProvider, NewStoredRoute, NewUsage,
+    OrgId, ProjectId, ProjectUpdate, SessionRecord, StepStart, Store, StoreError, UsageSummary,
+    UserId, now_millis,
 };
 
 /// A store plus whatever must be cleaned up after the test.
@@ -111,6 +111,7 @@ contract_tests!(
     generation_steps_run_until_they_succeed_and_never_after,
     generations_are_cancelled_once_and_finish_only_while_running,
     file_versions_are_numbered_guarded_and_kept_per_organisation,
+    refinements_link_their_parent_and_keep_decisions_per_organisation,
     each_projects_latest_generation_is_found_within_its_organisation,
 );
 
@@ -524,6 +525,7 @@ async fn generation_events_are_numbered_without_gaps_and_replayed_from_any_point
         stack: "python-fastapi".into(),
         model: "builtin".into(),
         run_tests: false,
+        ..NewGeneration::default()
     };
     let generation =
         store.generations.create(&actor, &project.id, new.clone()).await.expect("create");
@@ -586,6 +588,7 @@ fn queued(description: &str) -> NewGeneration {
         stack: "python-fastapi".into(),
         model: "builtin".into(),
         run_tests: true,
+        ..NewGeneration::default()
     }
 }
 
@@ -881,6 +884,7 @@ async fn file_versions_are_numbered_guarded_and_kept_per_organisation(store: &St
         stack: "python-fastapi".into(),
         model: "builtin".into(),
         run_tests: false,
+        ..NewGeneration::default()
     };
     let generation = store.generations.create(&actor, &project.id, new).await.expect("create");
     let versions = &store.file_versions;
@@ -952,6 +956,53 @@ async fn file_versions_are_numbered_guarded_and_kept_per_organisation(store: &St
     ));
 }
 
+async fn refinements_link_their_parent_and_keep_decisions_per_organisation(store: &Store) {
+    let actor = local_actor(store).await;
+    let intruder = other_actor(store).await;
+    let project = store.projects.create(&actor, new_project("Refined")).await.expect("project");
+    let new = |parent: Option<GenerationId>| NewGeneration {
+        description: "A todo app".into(),
+        stack: "python-fastapi".into(),
+        model: "builtin".into(),
+        instruction: parent.is_some().then(|| "Todos also have a due date.".to_owned()),
+        parent_id: parent,
+        ..NewGeneration::default()
+    };
+    let parent = store.generations.create(&actor, &project.id, new(None)).await.expect("parent");
+    assert_eq!((parent.parent_id.as_ref(), parent.instruction.as_deref()), (None, None));
+    let child = store.generations.create(&actor, &project.id, new(Some(parent.id.clone()))).await;
+    let child = child.expect("child");
+    assert_eq!(child.parent_id.as_ref(), Some(&parent.id));
+    assert_eq!(child.instruction.as_deref(), Some("Todos also have a due date."));
+    let read = store.generations.get(&actor.org, &child.id).await.expect("get");
+    assert_eq!(read, child);
+
+    // Another organisation can neither refine this one's generation nor decide on its files.
+    let theirs = store.projects.create(&intruder, new_project("Theirs")).await.expect("project");
+    assert!(matches!(
+        store.generations.create(&intruder, &theirs.id, new(Some(parent.id.clone()))).await,
+        Err(StoreError::NotFound(_))
+    ));
+    let versions = &store.file_versions;
+    assert!(matches!(
+        versions.decide(&intruder, &child.id, "app/main.py", Decision::Accepted).await,
+        Err(StoreError::NotFound(_))
+    ));
+
+    // A decision is recorded, changed, and listed by path.
+    let first = versions.decide(&actor, &child.id, "b.py", Decision::Rejected).await;
+    assert_eq!(first.expect("decide").decision, "rejected");
+    versions.decide(&actor, &child.id, "a.py", Decision::Rejected).await.expect("decide");
+    let changed = versions.decide(&actor, &child.id, "a.py", Decision::Accepted).await;
+    assert_eq!(changed.expect("change").decided_by, Some(actor.user.clone()));
+    let listed = versions.decisions(&actor.org, &child.id).await.expect("decisions");
+    assert_eq!(
+        listed.iter().map(|d| (d.path.as_str(), Decision::parse(&d.decision))).collect::<Vec<_>>(),
+        [("a.py", Some(Decision::Accepted)), ("b.py", Some(Decision::Rejected))]
+    );
+    assert!(versions.decisions(&intruder.org, &child.id).await.expect("decisions").is_empty());
+}
+
 async fn each_projects_latest_generation_is_found_within_its_organisation(store: &Store) {
     let actor = local_actor(store).await;
     let intruder = other_actor(store).await;
@@ -960,6 +1011,7 @@ async fn each_projects_latest_generation_is_found_within_its_organisation(store:
         stack: "python-fastapi".into(),
         model: "builtin".into(),
         run_tests: false,
+        ..NewGeneration::default()
     };
     let first = store.projects.create(&actor, new_project("First")).await.expect("project");
     let second = store.projects.create(&actor, new_project("Second")).await.expect("project");

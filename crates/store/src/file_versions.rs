@@ -54,6 +54,42 @@ pub struct FileEdit {
     pub note: String,
 }
 
+/// Whether a refinement's change to a file is taken or left.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Decision {
+    Accepted,
+    Rejected,
+}
+
+impl Decision {
+    /// The word stored and shown.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Accepted => "accepted",
+            Self::Rejected => "rejected",
+        }
+    }
+
+    /// The stored word read back; `None` for anything else.
+    pub fn parse(word: &str) -> Option<Self> {
+        match word {
+            "accepted" => Some(Self::Accepted),
+            "rejected" => Some(Self::Rejected),
+            _ => None,
+        }
+    }
+}
+
+/// What the person decided about one file of a refinement.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct RefinementDecision {
+    pub path: String,
+    /// `accepted` or `rejected` (see [`Decision::parse`]).
+    pub decision: String,
+    pub decided_by: Option<UserId>,
+    pub decided_at: i64,
+}
+
 #[async_trait]
 pub trait FileVersionStore: Send + Sync {
     /// Saves `edit.content` as the file's next version and returns it. The latest version
@@ -86,6 +122,23 @@ pub trait FileVersionStore: Send + Sync {
 
     /// The latest version of every file of the generation that has been saved, by path.
     async fn latest(&self, org: &OrgId, generation: &GenerationId) -> Result<Vec<FileVersion>>;
+
+    /// Records (or changes) what the person decided about a file a refinement changed;
+    /// `NotFound` for another organisation's generation.
+    async fn decide(
+        &self,
+        actor: &Actor,
+        generation: &GenerationId,
+        path: &str,
+        decision: Decision,
+    ) -> Result<RefinementDecision>;
+
+    /// The decisions taken on a refinement's files, by path.
+    async fn decisions(
+        &self,
+        org: &OrgId,
+        generation: &GenerationId,
+    ) -> Result<Vec<RefinementDecision>>;
 }
 
 /// Implements [`FileVersionStore`] for an adapter with a `pool` and a `begin` method, in the
@@ -233,9 +286,64 @@ macro_rules! impl_file_version_store {
                     $crate::file_versions::file_version_columns!(),
                     " FROM file_versions v WHERE organization_id = $1 AND generation_id = $2 \
                      AND version = (SELECT MAX(l.version) FROM file_versions l \
-                     WHERE l.generation_id = v.generation_id AND l.path = v.path) ORDER BY path"
+                     WHERE l.organization_id = v.organization_id \
+                     AND l.generation_id = v.generation_id AND l.path = v.path) ORDER BY path"
                 );
                 sqlx::query_as::<_, $crate::FileVersion>(SQL)
+                    .bind(org)
+                    .bind(generation)
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err($crate::StoreError::Database)
+            }
+
+            async fn decide(
+                &self,
+                actor: &$crate::Actor,
+                generation: &$crate::GenerationId,
+                path: &str,
+                decision: $crate::Decision,
+            ) -> $crate::Result<$crate::RefinementDecision> {
+                use $crate::StoreError;
+                const OWNER: &str =
+                    "SELECT id FROM generations WHERE organization_id = $1 AND id = $2";
+                const UPSERT: &str = "INSERT INTO refinement_decisions (generation_id, \
+                     organization_id, path, decision, decided_by, decided_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6) \
+                     ON CONFLICT (generation_id, path) DO UPDATE SET decision = excluded.decision, \
+                     decided_by = excluded.decided_by, decided_at = excluded.decided_at \
+                     WHERE refinement_decisions.organization_id = excluded.organization_id \
+                     RETURNING path, decision, decided_by, decided_at";
+                let mut tx = self.begin().await?;
+                sqlx::query(OWNER)
+                    .bind(&actor.org)
+                    .bind(generation)
+                    .fetch_one(&mut *tx)
+                    .await
+                    .map_err(|e| StoreError::from_sqlx(e, "generation"))?;
+                let decided = sqlx::query_as::<_, $crate::RefinementDecision>(UPSERT)
+                    .bind(generation)
+                    .bind(&actor.org)
+                    .bind(path)
+                    .bind(decision.as_str())
+                    .bind(&actor.user)
+                    .bind($crate::now_millis())
+                    .fetch_one(&mut *tx)
+                    .await
+                    .map_err(|e| StoreError::from_sqlx(e, "decision"))?;
+                tx.commit().await.map_err(StoreError::Database)?;
+                Ok(decided)
+            }
+
+            async fn decisions(
+                &self,
+                org: &$crate::OrgId,
+                generation: &$crate::GenerationId,
+            ) -> $crate::Result<Vec<$crate::RefinementDecision>> {
+                const SQL: &str = "SELECT path, decision, decided_by, decided_at \
+                     FROM refinement_decisions WHERE organization_id = $1 AND generation_id = $2 \
+                     ORDER BY path";
+                sqlx::query_as::<_, $crate::RefinementDecision>(SQL)
                     .bind(org)
                     .bind(generation)
                     .fetch_all(&self.pool)

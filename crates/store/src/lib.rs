@@ -36,8 +36,8 @@ pub use audit::AuditStore;
 pub use capsules::CapsuleStore;
 pub use error::StoreError;
 pub use file_versions::{
-    FileEdit, FileVersion, FileVersionStore, FileVersionSummary, MAX_FILE_VERSION_BYTES,
-    MAX_VERSIONS_LISTED, MAX_VERSIONS_PER_FILE,
+    Decision, FileEdit, FileVersion, FileVersionStore, FileVersionSummary, MAX_FILE_VERSION_BYTES,
+    MAX_VERSIONS_LISTED, MAX_VERSIONS_PER_FILE, RefinementDecision,
 };
 pub use generations::{GenerationStore, MAX_EVENTS_PER_READ};
 pub use model::now_millis;

@@ -282,6 +282,10 @@ pub struct Generation {
     pub report: Option<String>,
     pub capsule_id: Option<CapsuleId>,
     pub cancelled_by: Option<UserId>,
+    /// The generation this one refines, whose files it started from.
+    pub parent_id: Option<GenerationId>,
+    /// What the person asked the refinement to change.
+    pub instruction: Option<String>,
 }
 
 impl Generation {
@@ -292,12 +296,15 @@ impl Generation {
 }
 
 /// A generation to queue; the caller has checked the fields.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct NewGeneration {
     pub description: String,
     pub stack: String,
     pub model: String,
     pub run_tests: bool,
+    /// For a refinement: the generation it refines (of the same organisation).
+    pub parent_id: Option<GenerationId>,
+    pub instruction: Option<String>,
 }
 
 /// How a running generation ended.

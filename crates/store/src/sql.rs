@@ -38,7 +38,8 @@ macro_rules! route_columns {
 macro_rules! generation_columns {
     () => {
         "id, organization_id, project_id, status, description, stack, model, spec, error, \
-         created_by, queued_at, started_at, finished_at, run_tests, report, capsule_id, cancelled_by"
+         created_by, queued_at, started_at, finished_at, run_tests, report, capsule_id, cancelled_by, \
+         parent_id, instruction"
     };
 }
 pub(crate) use generation_columns;
@@ -627,10 +628,20 @@ AUDIT_INSERT, AUDIT_LIST, MEMBERSHIP, MEMBERSHIPS_OF_USER, MembershipRow,
         impl GenerationStore for $store {
             async fn create(&self, actor: &Actor, project: &ProjectId, generation: NewGeneration) -> Result<Generation> {
                 const SQL: &str = concat!("INSERT INTO generations (id, organization_id, project_id, status, description, \
-                     stack, model, created_by, queued_at, run_tests) VALUES ($1, $2, $3, 'queued', $4, $5, $6, $7, $8, $9) RETURNING ",
+                     stack, model, created_by, queued_at, run_tests, parent_id, instruction) \
+                     VALUES ($1, $2, $3, 'queued', $4, $5, $6, $7, $8, $9, $10, $11) RETURNING ",
                      $crate::sql::generation_columns!());
+                const PARENT: &str = "SELECT id FROM generations WHERE organization_id = $1 AND id = $2";
                 let mut tx = self.begin().await?;
                 Self::require_project(&mut tx, &actor.org, project).await?;
+                if let Some(parent) = &generation.parent_id {
+                    sqlx::query(PARENT)
+                        .bind(&actor.org)
+                        .bind(parent)
+                        .fetch_one(&mut *tx)
+                        .await
+                        .map_err(|e| StoreError::from_sqlx(e, "generation"))?;
+                }
                 let created = sqlx::query_as::<_, Generation>(SQL)
                     .bind(GenerationId::generate())
                     .bind(&actor.org)
@@ -641,6 +652,8 @@ AUDIT_INSERT, AUDIT_LIST, MEMBERSHIP, MEMBERSHIPS_OF_USER, MembershipRow,
                     .bind(&actor.user)
                     .bind(now_millis())
                     .bind(generation.run_tests)
+                    .bind(&generation.parent_id)
+                    .bind(&generation.instruction)
                     .fetch_one(&mut *tx)
                     .await
                     .map_err(|e| StoreError::from_sqlx(e, "generation"))?;

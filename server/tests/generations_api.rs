@@ -121,6 +121,39 @@ async fn generated_apps_are_submitted_followed_downloaded_and_cancelled_within_t
     let finished = client.post(&cancel_url).bearer_auth(&key).send().await.expect("cancel");
     assert_eq!(finished.status(), 409);
 
+    // A refinement: queued from the succeeded generation, followed to its end, linked to it.
+    let refine_url = url(&format!("/api/generations/{id}/refine"));
+    let instruction = json!({"instruction": "Todos also have a priority."});
+    let foreign = client.post(&refine_url).bearer_auth(&intruder).json(&instruction).send().await;
+    assert_eq!(foreign.expect("refine").status(), 404);
+    let empty =
+        client.post(&refine_url).bearer_auth(&key).json(&json!({"instruction": " "})).send();
+    let empty = empty.await.expect("refine");
+    assert_eq!(empty.status(), 422);
+    let error: Value = empty.json().await.expect("json");
+    assert_eq!(error["field"], "instruction");
+    let refined = client.post(&refine_url).bearer_auth(&key).json(&instruction).send().await;
+    let refined = refined.expect("refine");
+    assert_eq!(refined.status(), 202);
+    let refined: Value = refined.json().await.expect("json");
+    let refined = refined["id"].as_str().expect("id").to_owned();
+    let stream = client.get(url(&format!("/api/generations/{refined}/events"))).bearer_auth(&key);
+    let stream = parse_sse(&stream.send().await.expect("events").text().await.expect("body"));
+    assert_eq!(stream.last().map(|(_, kind, _)| kind.as_str()), Some("succeeded"));
+    let status = client.get(url(&format!("/api/generations/{refined}"))).bearer_auth(&key).send();
+    let status: Value = status.await.expect("status").json().await.expect("json");
+    assert_eq!(
+        (status["parent_id"].as_str(), status["instruction"].as_str()),
+        (Some(id.as_str()), Some("Todos also have a priority."))
+    );
+    let fields: Vec<&str> = status["spec"]["entities"][0]["fields"]
+        .as_array()
+        .expect("fields")
+        .iter()
+        .filter_map(|field| field["name"].as_str())
+        .collect();
+    assert!(fields.contains(&"priority"), "{fields:?}");
+
     // Bad input and no key: clear JSON errors.
     let bad = submit(key.clone(), json!({"description": TODO, "stack": "cobol"})).await;
     assert_eq!(bad.status(), 422);

@@ -45,6 +45,7 @@ pub fn router(services: Services) -> Router {
         .route("/api/generations/{id}", get(status))
         .route("/api/generations/{id}/events", get(events))
         .route("/api/generations/{id}/cancel", post(cancel))
+        .route("/api/generations/{id}/refine", post(refine))
         .route("/api/capsules/{id}", get(capsule))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .with_state(services)
@@ -150,12 +151,7 @@ async fn submit(
         run_tests: body.run_tests,
     };
     let generation = services.submit_generation(&principal, input).await?;
-    Ok((
-        StatusCode::ACCEPTED,
-        [(header::LOCATION, format!("/api/generations/{}", generation.id.0))],
-        Json(json!({"id": generation.id.0, "status": generation.status})),
-    )
-        .into_response())
+    Ok(accepted(&generation))
 }
 
 fn parsed(text: Option<&str>) -> Value {
@@ -198,6 +194,8 @@ async fn status(
         "spec": parsed(generation.spec.as_deref()),
         "report": parsed(generation.report.as_deref()),
         "capsule_id": generation.capsule_id.as_ref().map(|capsule| &capsule.0),
+        "parent_id": generation.parent_id.as_ref().map(|parent| &parent.0),
+        "instruction": generation.instruction,
         "steps": steps,
     }))
     .into_response())
@@ -210,6 +208,36 @@ async fn cancel(
 ) -> Result<Response, ApiError> {
     let generation = services.cancel_generation(&principal, &id).await?;
     Ok(Json(json!({"id": generation.id.0, "status": generation.status})).into_response())
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RefineBody {
+    instruction: String,
+}
+
+/// Starts a refinement of a succeeded generation: 202 and the new generation, like a submit.
+async fn refine(
+    State(services): State<Services>,
+    Acting(principal): Acting,
+    Path(id): Path<String>,
+    body: Result<Json<RefineBody>, axum::extract::rejection::JsonRejection>,
+) -> Result<Response, ApiError> {
+    let Json(body) = body.map_err(|rejection| {
+        ServiceError::Invalid(ql_common::FieldError::new("body", rejection.body_text()))
+    })?;
+    let generation = services.refine_generation(&principal, &id, &body.instruction).await?;
+    Ok(accepted(&generation))
+}
+
+/// 202 with where a queued generation is followed.
+fn accepted(generation: &ql_services::Generation) -> Response {
+    (
+        StatusCode::ACCEPTED,
+        [(header::LOCATION, format!("/api/generations/{}", generation.id.0))],
+        Json(json!({"id": generation.id.0, "status": generation.status})),
+    )
+        .into_response()
 }
 
 #[derive(Debug, Deserialize)]

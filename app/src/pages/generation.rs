@@ -232,7 +232,7 @@ fn LiveGeneration(summary: GenerationSummary) -> impl IntoView {
             <section class="card files" aria-label="Files">
                 <h2>"Files"</h2>
                 <ul class="file-tree">
-                    <For each=move || state.with(|s| s.files.keys().cloned().collect::<Vec<_>>()) key=|path| path.clone() let:path>
+                    <For each=move || state.with(|s| editing.workspace.with(|w| w.tree(s.files.keys()))) key=|path| path.clone() let:path>
                         <li><FileButton path selected /></li>
                     </For>
                 </ul>

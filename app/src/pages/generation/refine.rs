@@ -50,13 +50,23 @@ pub fn RefinementReview(editing: Editing) -> impl IntoView {
         move |_| refinement(editing.generation.get_value()),
     );
     Effect::new(move |_| {
-        if let Some(Ok(decided)) = decide.value().get()
-            && let Some(file) = decided.workspace
-        {
-            editing.workspace.update(|workspace| {
-                workspace.replaced(&file.path, file.version, file.content.clone());
-            });
-            editing.saves.update(|n| *n += 1);
+        let Some(Ok(decided)) = decide.value().get() else { return };
+        match decided.workspace {
+            Some(file) => {
+                editing.workspace.update(|workspace| {
+                    workspace.replaced(&file.path, file.version, file.content.clone());
+                });
+                editing.saves.update(|n| *n += 1);
+            }
+            // A rejected addition leaves the workspace (and the editor, if it was shown).
+            None if decided.file.change == "added" => {
+                let path = decided.file.path;
+                editing.workspace.update(|workspace| workspace.omit(&path));
+                if editing.selected.get_untracked().as_deref() == Some(path.as_str()) {
+                    editing.selected.set(None);
+                }
+            }
+            None => {}
         }
     });
     let file_view = move |file: RefinedFileView| {

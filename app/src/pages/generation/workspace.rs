@@ -81,6 +81,20 @@ impl Workspace {
         self.status.insert(path.to_owned(), SaveStatus::Saved(version));
     }
 
+    /// The files the tree lists once the saved files are read: the workspace's own (a file a
+    /// refinement added and the person rejected is not among them); before, what the events
+    /// wrote.
+    pub fn tree<'a>(&'a self, written: impl Iterator<Item = &'a String>) -> Vec<String> {
+        if self.loaded { self.saved.keys().cloned().collect() } else { written.cloned().collect() }
+    }
+
+    /// A file left the workspace (a refinement's added file, rejected).
+    pub fn omit(&mut self, path: &str) {
+        self.saved.remove(path);
+        self.drafts.remove(path);
+        self.status.remove(path);
+    }
+
     /// A version became the newest without typing (a restore): it replaces any draft.
     pub fn replaced(&mut self, path: &str, version: i64, text: String) {
         self.drafts.remove(path);
@@ -118,6 +132,18 @@ mod tests {
             content: "print(1)\n".into(),
         }]);
         workspace
+    }
+
+    #[test]
+    fn the_tree_lists_the_written_files_until_the_workspace_is_read_then_its_own() {
+        let written = ["app/main.py".to_owned(), "app/extra.py".to_owned()];
+        assert_eq!(Workspace::default().tree(written.iter()), written);
+        let mut workspace = loaded();
+        assert_eq!(workspace.tree(written.iter()), ["app/main.py"]);
+        workspace.edit("app/main.py", "print(2)\n".into());
+        workspace.omit("app/main.py");
+        assert!(workspace.tree(written.iter()).is_empty());
+        assert_eq!(workspace.text_of("app/main.py", None), None);
     }
 
     #[test]

@@ -9,7 +9,7 @@ mod diff;
 use std::collections::BTreeMap;
 
 use ql_common::FieldError;
-use ql_store::{FileEdit, FileVersion, FileVersionSummary, GenerationId, StoreError};
+use ql_store::{FileEdit, FileVersion, FileVersionSummary, Generation, GenerationId, StoreError};
 
 pub use diff::{DiffRow, MAX_DIFF_ROWS, side_by_side};
 
@@ -36,13 +36,22 @@ impl Services {
         generation: &GenerationId,
     ) -> Result<BTreeMap<String, String>> {
         let record = self.store.generations.get(&principal.org_id, generation).await?;
-        let capsule = record.capsule_id.ok_or_else(|| {
+        self.generated_files_of(principal, &record).await
+    }
+
+    /// [`Services::generated_files`] of a generation already read.
+    pub(crate) async fn generated_files_of(
+        &self,
+        principal: &Principal,
+        record: &Generation,
+    ) -> Result<BTreeMap<String, String>> {
+        let capsule = record.capsule_id.as_ref().ok_or_else(|| {
             ServiceError::Conflict(FieldError::new(
                 "generation",
                 "The generation has no files to edit until it has succeeded.",
             ))
         })?;
-        let (_, archive) = self.store.capsules.archive(&principal.org_id, &capsule).await?;
+        let (_, archive) = self.store.capsules.archive(&principal.org_id, capsule).await?;
         let verified =
             ql_capsule::verify(&archive, &ql_capsule::Limits::default()).map_err(|error| {
                 ServiceError::Internal(format!("the capsule does not verify: {error}"))
@@ -62,23 +71,32 @@ impl Services {
         generation: &str,
     ) -> Result<Vec<WorkspaceFile>> {
         let generation = GenerationId(generation.to_owned());
-        let mut files: BTreeMap<String, WorkspaceFile> = self
-            .generated_files(principal, &generation)
-            .await?
+        let record = self.store.generations.get(&principal.org_id, &generation).await?;
+        let generated = self.generated_files_of(principal, &record).await?;
+        Ok(self.workspace_of(principal, &record, generated).await?.into_values().collect())
+    }
+
+    /// The generated files with the latest saved versions laid over them, by path.
+    pub(crate) async fn workspace_of(
+        &self,
+        principal: &Principal,
+        record: &Generation,
+        generated: BTreeMap<String, String>,
+    ) -> Result<BTreeMap<String, WorkspaceFile>> {
+        let mut files: BTreeMap<String, WorkspaceFile> = generated
             .into_iter()
             .map(|(path, content)| (path.clone(), WorkspaceFile { path, version: 1, content }))
             .collect();
-        for saved in self.store.file_versions.latest(&principal.org_id, &generation).await? {
+        for saved in self.store.file_versions.latest(&principal.org_id, &record.id).await? {
             if let Some(file) = files.get_mut(&saved.path) {
                 file.version = saved.version;
                 file.content = saved.content;
             }
         }
-        let record = self.store.generations.get(&principal.org_id, &generation).await?;
-        for path in self.rejected_additions(principal, &record).await? {
+        for path in self.rejected_additions(principal, record).await? {
             files.remove(&path);
         }
-        Ok(files.into_values().collect())
+        Ok(files)
     }
 
     /// Saves the person's text as the file's next version. `base` is the version the text was

@@ -13,7 +13,6 @@ use std::collections::{BTreeMap, BTreeSet};
 use ql_common::FieldError;
 use ql_store::{Decision, FileVersion, Generation, GenerationId, NewGeneration};
 
-use crate::files::WorkspaceFile;
 use crate::{Principal, Result, ServiceError, Services};
 
 /// The longest instruction accepted, in bytes.
@@ -132,10 +131,6 @@ fn changes(
     files
 }
 
-fn by_path(files: Vec<WorkspaceFile>) -> BTreeMap<String, String> {
-    files.into_iter().map(|file| (file.path, file.content)).collect()
-}
-
 impl Services {
     /// Starts a refinement of a succeeded generation: a new generation in the same project,
     /// with the same stack and model, written from the description and the instruction.
@@ -191,9 +186,15 @@ impl Services {
     /// decisions taken so far.
     pub async fn refinement(&self, principal: &Principal, generation: &str) -> Result<Refinement> {
         let (record, parent) = self.refinement_parent(principal, generation).await?;
-        let parent_generated = self.generated_files(principal, &parent).await?;
-        let parent_current = by_path(self.workspace_files(principal, &parent.0).await?);
-        let refined = self.generated_files(principal, &record.id).await?;
+        let parent = self.store.generations.get(&principal.org_id, &parent).await?;
+        let parent_generated = self.generated_files_of(principal, &parent).await?;
+        let parent_current: BTreeMap<String, String> = self
+            .workspace_of(principal, &parent, parent_generated.clone())
+            .await?
+            .into_iter()
+            .map(|(path, file)| (path, file.content))
+            .collect();
+        let refined = self.generated_files_of(principal, &record).await?;
         let mut files = changes(&parent_generated, &parent_current, &refined);
         let decisions: BTreeMap<String, Option<Decision>> = self
             .store
@@ -207,7 +208,7 @@ impl Services {
             file.decision = decisions.get(&file.path).copied().flatten();
         }
         Ok(Refinement {
-            parent_id: parent.0,
+            parent_id: parent.id.0,
             instruction: record.instruction.unwrap_or_default(),
             files,
         })

@@ -4,6 +4,10 @@ use super::*;
 use crate::CapsuleInput;
 use crate::testing::services;
 
+fn by_path(files: Vec<crate::WorkspaceFile>) -> BTreeMap<String, String> {
+    files.into_iter().map(|file| (file.path, file.content)).collect()
+}
+
 fn files(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
     pairs.iter().map(|(path, text)| ((*path).to_owned(), (*text).to_owned())).collect()
 }

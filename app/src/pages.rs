@@ -5,6 +5,7 @@ pub mod capsules;
 pub mod dashboard;
 pub mod generation;
 pub mod login;
+pub mod new_app;
 pub mod not_found;
 pub mod projects;
 pub mod providers;

@@ -186,11 +186,75 @@ pub struct GenerationSummary {
 }
 
 /// The spec the built-in extractor reads in a description, as lines for people, with its
-/// questions.
+/// questions and the spec itself, to edit before generating.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SpecPreviewView {
     pub lines: Vec<String>,
     pub questions: Vec<String>,
+    pub spec: SpecDraft,
+}
+
+/// A spec as people edit it: the engine's spec JSON format, field for field, with names as
+/// typed (the server turns them into identifiers and checks the whole).
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SpecDraft {
+    pub name: String,
+    pub summary: String,
+    pub entities: Vec<EntityDraft>,
+    #[serde(default)]
+    pub relations: Vec<RelationDraft>,
+    #[serde(default)]
+    pub actions: Vec<ActionDraft>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EntityDraft {
+    pub name: String,
+    /// Empty: derived from the name.
+    pub plural: String,
+    pub fields: Vec<FieldDraft>,
+    /// `create`, `list`, `read`, `update`, `delete`.
+    pub operations: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FieldDraft {
+    pub name: String,
+    #[serde(rename = "type")]
+    pub ty: FieldTypeDraft,
+    pub required: bool,
+    pub unique: bool,
+}
+
+/// `{"kind": "string"}`, or `{"kind": "enum", "values": […]}`: only an enum has values.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FieldTypeDraft {
+    pub kind: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub values: Option<Vec<String>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RelationDraft {
+    /// `belongs_to`, `has_many` or `many_to_many`.
+    pub kind: String,
+    /// Entity names, as the entities' names are typed.
+    pub from: String,
+    pub to: String,
+    pub required: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ActionDraft {
+    pub name: String,
+    pub entity: String,
+    pub actor: Option<String>,
 }
 
 /// A generation's file as the workspace holds it now.

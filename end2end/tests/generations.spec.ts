@@ -21,23 +21,50 @@ test('an app is generated live, followed across a reload, read and downloaded', 
   const form = page.getByRole('region', { name: 'New app' });
   // The spec is read back before anything is generated; a description with nothing to keep
   // track of is answered in words.
-  const preview = form.getByRole('region', { name: 'Spec preview' });
+  const preview = form.getByRole('region', { name: 'Spec' });
   await form.getByLabel('Describe your app').fill('hello there');
   await form.getByRole('button', { name: 'Preview spec' }).click();
   await expect(preview.getByRole('alert')).toContainText('keep track of');
   await form.getByLabel('Describe your app').fill(LIBRARY);
   await form.getByRole('button', { name: 'Preview spec' }).click();
-  await expect(preview).toContainText('book (books)');
-  await expect(preview).toContainText('member (members)');
+  const book = preview.getByRole('group', { name: 'Entity book' });
+  await expect(book.getByLabel('Entity name')).toHaveValue('book');
+  await expect(book.getByRole('group', { name: 'Field isbn' }).getByLabel('Field name')).toHaveValue('isbn');
+  const member = preview.getByRole('group', { name: 'Entity member' });
+  await expect(member).toBeVisible();
   await form.getByLabel('Stack').selectOption('python-fastapi');
   await form.getByLabel('Model').selectOption('builtin');
   await expect(form.getByLabel('Run its tests in the sandbox')).toBeChecked();
+
+  // The spec is corrected before any code is written: books also count their copies, and
+  // the reader is called a patron. A spec that cannot be built is refused in words.
+  await book.getByRole('button', { name: 'Add a field to book' }).click();
+  await book.getByRole('group', { name: /^Field$/ }).getByLabel('Field name').fill('Copies');
+  await book.getByRole('group', { name: 'Field Copies' }).getByLabel('Type').selectOption('integer');
+  await member.getByLabel('Entity name').fill('');
+  await form.getByRole('button', { name: 'Generate' }).click();
+  await expect(form.getByRole('alert').filter({ hasText: 'every entity needs a name' })).toBeVisible();
+  await preview.getByRole('group', { name: /^Entity$/ }).getByLabel('Entity name').fill('Patron');
+  await expect(preview.getByRole('group', { name: 'Actions' })).toContainText('Patron can borrow a book');
+  await preview.getByRole('button', { name: 'Add relation' }).click();
+  const relation = preview.getByRole('group', { name: 'Relation' }).last();
+  await relation.getByLabel('From').selectOption({ label: 'book' });
+  await relation.getByLabel('To').selectOption({ label: 'Patron' });
+  await relation.getByLabel('required').uncheck();
   await page.screenshot({ path: 'test-results/new-app.png', fullPage: true });
   expect(requested.filter((url) => url.includes('/monaco/')), 'a page without an editor loads no Monaco').toEqual([]);
   expect(requested.filter((url) => url.includes('/pkg/split_')), "the generation page's chunk waits for it").toEqual([]);
   await form.getByRole('button', { name: 'Generate' }).click();
 
   await expect(page).toHaveURL(/\/generations\/[^/]+$/);
+  // What is generated is the corrected spec, not the description read again.
+  const status = await (await page.request.get(`/api${new URL(page.url()).pathname}`)).json();
+  const entities = Object.fromEntries(status.spec.entities.map((e: any) => [e.name, e]));
+  expect(Object.keys(entities)).toContain('patron');
+  expect(Object.keys(entities)).not.toContain('member');
+  expect(entities.book.fields.find((f: any) => f.name === 'copies')?.type).toEqual({ kind: 'integer' });
+  expect(status.spec.relations).toContainEqual({ kind: 'belongs_to', from: 'book', to: 'patron', required: false });
+  expect(status.spec.actions).toContainEqual({ name: 'borrow', entity: 'book', actor: 'patron' });
   await hydrated(page);
   const steps = page.getByRole('region', { name: 'Steps' });
   await expect(steps.getByText('planner', { exact: true })).toBeVisible();

@@ -162,6 +162,42 @@ async fn generated_apps_are_submitted_followed_downloaded_and_cancelled_within_t
     let anonymous = client.get(url(&format!("/api/generations/{id}"))).send().await.expect("get");
     assert_eq!(anonymous.status(), 401);
 
+    // A spec the person edited is built as given (names as typed become identifiers); one
+    // that cannot be built is refused with the reason, before anything is queued.
+    let ticket = json!({"name": "Help desk", "summary": "Tickets", "entities": [{
+    "name": "Tickets", "plural": "", "operations": ["create", "list", "read"],
+    "fields": [
+        {"name": "Subject", "type": {"kind": "string"}, "required": true, "unique": false},
+        {"name": "Severity", "type": {"kind": "enum", "values": ["low", "high"]}, "required": true, "unique": false}
+    ]}]});
+    let body =
+        json!({"description": TODO, "stack": "python-fastapi", "run_tests": false, "spec": ticket});
+    let given = submit(key.clone(), body).await;
+    assert_eq!(given.status(), 202);
+    let given: Value = given.json().await.expect("json");
+    let given = given["id"].as_str().expect("id").to_owned();
+    let stream = client.get(url(&format!("/api/generations/{given}/events"))).bearer_auth(&key);
+    let stream = parse_sse(&stream.send().await.expect("events").text().await.expect("body"));
+    assert_eq!(stream.last().map(|(_, kind, _)| kind.as_str()), Some("succeeded"));
+    let status = client.get(url(&format!("/api/generations/{given}"))).bearer_auth(&key).send();
+    let status: Value = status.await.expect("status").json().await.expect("json");
+    assert_eq!(status["spec"]["name"], "help_desk");
+    assert_eq!(
+        (
+            status["spec"]["entities"][0]["name"].as_str(),
+            status["spec"]["entities"][0]["plural"].as_str()
+        ),
+        (Some("ticket"), Some("tickets"))
+    );
+    assert_eq!(status["spec"]["entities"][0]["fields"][1]["name"], "severity");
+    let nameless = json!({"name": "x", "summary": "", "entities": [{"name": " ", "plural": "", "fields": []}]});
+    let body = json!({"description": TODO, "stack": "python-fastapi", "spec": nameless});
+    let refused = submit(key.clone(), body).await;
+    assert_eq!(refused.status(), 422);
+    let error: Value = refused.json().await.expect("json");
+    assert_eq!(error["field"], "spec");
+    assert_eq!(error["message"], "The spec: every entity needs a name.");
+
     // A connection dropped mid-stream (tests running in the sandbox) and resumed with the last
     // number it saw: together, the whole stream once.
     let body = json!({"description": TODO, "stack": "python-fastapi", "run_tests": true});

@@ -24,13 +24,15 @@ pub async fn new_app_choices() -> Result<GenerationOptions, AppError> {
     .await
 }
 
-/// Queues a generation; answers its id. `run_tests` is a checkbox: present means on.
+/// Queues a generation; answers its id. `run_tests` is a checkbox: present means on. `spec`
+/// is the edited spec as JSON (a `SpecDraft`); empty or absent, the description is read.
 #[server]
 pub async fn start_generation(
     description: String,
     stack: String,
     model: String,
     #[server(default)] run_tests: Option<String>,
+    #[server(default)] spec: Option<String>,
 ) -> Result<String, AppError> {
     use crate::ssr::{current_principal, services};
     crate::ssr::respond(async move {
@@ -41,6 +43,7 @@ pub async fn start_generation(
             model,
             project_id: None,
             run_tests: run_tests.is_some(),
+            spec,
         };
         Ok(services()?.submit_generation(&principal, input).await?.id.0)
     })
@@ -88,7 +91,11 @@ pub async fn preview_spec(description: String) -> Result<SpecPreviewView, AppErr
     crate::ssr::respond(async move {
         current_principal().await?;
         let preview = services()?.preview_spec(&description)?;
-        Ok(SpecPreviewView { lines: preview.lines, questions: preview.questions })
+        // The draft is the engine's spec format field for field.
+        let spec = serde_json::from_str(&preview.spec_json).map_err(|error| {
+            ql_services::ServiceError::Internal(format!("the spec cannot be edited: {error}"))
+        })?;
+        Ok(SpecPreviewView { lines: preview.lines, questions: preview.questions, spec })
     })
     .await
 }

@@ -1,5 +1,4 @@
-//! New app and the live generation view: describe an app, pick a stack and a model, generate;
-//! then watch the agents' steps, the file tree filling, the selected file's text (streamed
+//! The live generation view: watch the agents' steps, the file tree filling, the selected file's text (streamed
 //! while a model writes it), findings and tests, live from the generation's event stream —
 //! which replays from the start, so a reload shows the same state and keeps following.
 
@@ -22,12 +21,10 @@ mod refine;
 mod workspace;
 
 use leptos::prelude::*;
-use leptos_router::hooks::{use_navigate, use_params_map};
+use leptos_router::hooks::use_params_map;
 use leptos_router::{LazyRoute, lazy_route};
 
-use crate::api::generations::{
-    CancelGeneration, PreviewSpec, StartGeneration, generation_overview, new_app_choices,
-};
+use crate::api::generations::{CancelGeneration, generation_overview};
 use crate::components::code_editor::CodeEditor;
 use crate::components::page_header::PageHeader;
 use crate::wire::GenerationSummary;
@@ -35,102 +32,6 @@ use editing::Editing;
 use history::FileHistory;
 use live::LiveState;
 use refine::{RefineForm, RefinementReview};
-
-#[component]
-pub fn NewAppPage() -> impl IntoView {
-    let options = Resource::new(|| (), |()| new_app_choices());
-    let start = ServerAction::<StartGeneration>::new();
-    let error = move || start.value().get().and_then(Result::err).map(|e| e.message);
-    let description = RwSignal::new(String::new());
-    let preview = ServerAction::<PreviewSpec>::new();
-    let navigate = use_navigate();
-    Effect::new(move || {
-        if let Some(Ok(id)) = start.value().get() {
-            navigate(&format!("/generations/{id}"), Default::default());
-        }
-    });
-
-    view! {
-        <PageHeader title="New app" />
-        <section class="card form-card new-app" aria-label="New app">
-            <ActionForm action=start>
-                <label>
-                    "Describe your app"
-                    <textarea name="description" rows="6" required maxlength="20000" bind:value=description
-                        placeholder="A library where members borrow books. Books have a title, an author and an ISBN."></textarea>
-                </label>
-                <button type="button" class="button-quiet"
-                    disabled=move || description.with(|text| text.trim().is_empty()) || preview.pending().get()
-                    on:click=move |_| {
-                        preview.dispatch(PreviewSpec { description: description.get_untracked() });
-                    }>
-                    "Preview spec"
-                </button>
-                <SpecPreviewPanel preview />
-                <Suspense fallback=|| view! { <p class="muted">"Loading stacks and models…"</p> }>
-                    {move || options.get().map(|options| match options {
-                        Ok(options) => {
-                            let stacks = options.stacks.into_iter().map(|stack| {
-                                let text = format!("{} — {}", stack.id, stack.label);
-                                view! { <option value=stack.id>{text}</option> }
-                            }).collect_view();
-                            let models = options.models.into_iter().map(|model| {
-                                let text = if model == "builtin" {
-                                    "builtin — the offline engine".to_owned()
-                                } else {
-                                    model.clone()
-                                };
-                                view! { <option value=model>{text}</option> }
-                            }).collect_view();
-                            view! {
-                                <div class="row">
-                                    <label>"Stack" <select name="stack" required>{stacks}</select></label>
-                                    <label>"Model" <select name="model" required>{models}</select></label>
-                                </div>
-                            }.into_any()
-                        }
-                        Err(e) => view! { <p class="error" role="alert">{e.message}</p> }.into_any(),
-                    })}
-                </Suspense>
-                <label class="inline">
-                    <input type="checkbox" name="run_tests" value="on" checked />
-                    " Run its tests in the sandbox"
-                </label>
-                <p class="error" role="alert">{error}</p>
-                <button type="submit" class="button-primary" disabled=move || start.pending().get()>
-                    {move || if start.pending().get() { "Starting…" } else { "Generate" }}
-                </button>
-            </ActionForm>
-        </section>
-    }
-}
-
-/// What the extractor read: the app, its entities and fields, relations and actions, and
-/// its questions — to fix the description before any code is written.
-#[component]
-fn SpecPreviewPanel(preview: ServerAction<PreviewSpec>) -> impl IntoView {
-    view! {
-        <section class="spec-preview" aria-label="Spec preview" aria-live="polite">
-            {move || preview.value().get().map(|result| match result {
-                Ok(spec) => {
-                    let questions = (!spec.questions.is_empty()).then(|| view! {
-                        <h3>"Questions"</h3>
-                        <ul class="questions">
-                            {spec.questions.into_iter().map(|q| view! { <li>{q}</li> }).collect_view()}
-                        </ul>
-                    });
-                    view! {
-                        <ul class="spec-lines">
-                            {spec.lines.into_iter().map(|line| view! { <li>{line}</li> }).collect_view()}
-                        </ul>
-                        {questions}
-                    }.into_any()
-                }
-                Err(e) => view! { <p class="error" role="alert">{e.message}</p> }.into_any(),
-            })}
-        </section>
-    }
-}
 
 /// A generation's page, a lazy route: its code (the editor binding, the live state, editing,
 /// history and diffs) is a separate chunk of the wasm, loaded while its data is read, so the

@@ -1,6 +1,7 @@
 //! The application spec: what an app stores (entities, fields, relations) and what it does
 //! (operations and named actions), its checks, and the JSON schema a model answers in.
 
+mod edit;
 mod extract;
 mod render;
 mod sentences;
@@ -13,6 +14,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::EngineError;
 
+pub use edit::{MAX_EDITED_SPEC_BYTES, edited};
 pub use extract::{Extraction, MAX_DESCRIPTION_BYTES, extract};
 pub use render::summary;
 pub use with_model::extract_with_model;
@@ -178,15 +180,13 @@ impl AppSpec {
     /// Checks names, references and limits; the first problem found, as a sentence.
     pub fn check(&self) -> Result<(), EngineError> {
         let invalid = |message: String| Err(EngineError::InvalidSpec(message));
+        check_limits(self)?;
         check_identifier("app name", &self.name)?;
         if self.summary.chars().count() > MAX_SUMMARY_CHARS {
             return invalid(format!("the summary is over {MAX_SUMMARY_CHARS} characters"));
         }
         if self.entities.is_empty() {
             return invalid("the spec has no entities".into());
-        }
-        if self.entities.len() > MAX_ENTITIES {
-            return invalid(format!("{} entities; at most {MAX_ENTITIES}", self.entities.len()));
         }
         let mut names = HashSet::new();
         for entity in &self.entities {
@@ -201,9 +201,6 @@ impl AppSpec {
                 ));
             }
             check_fields(entity)?;
-        }
-        if self.relations.len() > MAX_RELATIONS || self.actions.len() > MAX_ACTIONS {
-            return invalid(format!("at most {MAX_RELATIONS} relations and {MAX_ACTIONS} actions"));
         }
         for relation in &self.relations {
             for end in [&relation.from, &relation.to] {
@@ -227,15 +224,39 @@ impl AppSpec {
     }
 }
 
+/// The counts: how many entities, fields, relations and actions (and enum values) a spec
+/// holds, before anything looks at their names.
+fn check_limits(spec: &AppSpec) -> Result<(), EngineError> {
+    let invalid = |message: String| Err(EngineError::InvalidSpec(message));
+    if spec.entities.len() > MAX_ENTITIES {
+        return invalid(format!("{} entities; at most {MAX_ENTITIES}", spec.entities.len()));
+    }
+    if spec.relations.len() > MAX_RELATIONS || spec.actions.len() > MAX_ACTIONS {
+        return invalid(format!("at most {MAX_RELATIONS} relations and {MAX_ACTIONS} actions"));
+    }
+    for entity in &spec.entities {
+        if entity.fields.len() > MAX_FIELDS {
+            return invalid(format!(
+                "`{}` has {} fields; at most {MAX_FIELDS}",
+                entity.name.chars().take(80).collect::<String>(),
+                entity.fields.len()
+            ));
+        }
+        let too_many_values = entity.fields.iter().any(
+            |field| matches!(&field.ty, FieldType::Enum(values) if values.len() > MAX_ENUM_VALUES),
+        );
+        if too_many_values {
+            return invalid(format!(
+                "`{}`: an enum holds at most {MAX_ENUM_VALUES} values",
+                entity.name.chars().take(80).collect::<String>()
+            ));
+        }
+    }
+    Ok(())
+}
+
 fn check_fields(entity: &Entity) -> Result<(), EngineError> {
     let invalid = |message: String| Err(EngineError::InvalidSpec(message));
-    if entity.fields.len() > MAX_FIELDS {
-        return invalid(format!(
-            "`{}` has {} fields; at most {MAX_FIELDS}",
-            entity.name,
-            entity.fields.len()
-        ));
-    }
     let mut names = HashSet::new();
     for field in &entity.fields {
         check_identifier("field name", &field.name)?;

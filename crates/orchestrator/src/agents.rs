@@ -113,6 +113,15 @@ pub(crate) async fn publish(
 /// Planner: the description read into a spec, kept on the generation.
 pub(crate) async fn plan(context: &Context, ticket: &Ticket) -> Result<Planned, Failure> {
     let generation = generation(context, ticket).await?;
+    if let Some(given) = &generation.spec {
+        // The person's own spec, checked when it was given: no description is read again.
+        let spec = serde_json::from_str(given)
+            .map_err(|error| Failure::Deterministic(format!("the given spec: {error}")))?;
+        let planned = Planned { spec, questions: Vec::new(), model: ModelUse::default() };
+        let data = json!({"spec": planned.spec, "questions": []});
+        publish(context, ticket, kind::SPEC, data).await?;
+        return Ok(planned);
+    }
     let planned = if on_builtin(&generation) {
         let extraction =
             ql_engine::spec::extract(&generation.description).map_err(deterministic)?;

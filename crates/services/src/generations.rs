@@ -28,6 +28,9 @@ pub struct GenerationInput {
     pub project_id: Option<String>,
     /// Run the project's own tests in the sandbox.
     pub run_tests: bool,
+    /// The spec as the person edited it (the `AppSpec` JSON format, names as typed); without
+    /// one, the planner reads the description.
+    pub spec: Option<String>,
 }
 
 /// A description read into a spec, for people to check before generating.
@@ -35,6 +38,8 @@ pub struct GenerationInput {
 pub struct SpecPreview {
     pub lines: Vec<String>,
     pub questions: Vec<String>,
+    /// The spec itself (`AppSpec` JSON), for people to edit and give back with the generation.
+    pub spec_json: String,
 }
 
 /// A generation with its steps and, while it waits, its place in the queue.
@@ -43,6 +48,14 @@ pub struct GenerationView {
     pub generation: Generation,
     pub steps: Vec<GenerationStep>,
     pub queue_position: Option<i64>,
+}
+
+/// An engine's spec error as a sentence for people: "The spec: every entity needs a name."
+fn spec_error_sentence(error: &ql_engine::EngineError) -> String {
+    match error {
+        ql_engine::EngineError::InvalidSpec(reason) => format!("The spec: {reason}."),
+        other => other.to_string(),
+    }
 }
 
 fn invalid(field: &'static str, message: impl Into<String>) -> ServiceError {
@@ -91,6 +104,16 @@ impl Services {
                 Err(other) => return Err(invalid("model", other.to_string())),
             }
         }
+        let spec = match input.spec.as_deref().map(str::trim) {
+            Some(given) if !given.is_empty() => {
+                let spec = ql_engine::spec::edited(given)
+                    .map_err(|error| invalid("spec", spec_error_sentence(&error)))?;
+                Some(serde_json::to_string(&spec).map_err(|error| {
+                    ServiceError::Internal(format!("the spec cannot be written: {error}"))
+                })?)
+            }
+            _ => None,
+        };
         let project = match &input.project_id {
             Some(id) => {
                 self.store.projects.get(&principal.org_id, &ProjectId(id.clone())).await?.id
@@ -102,6 +125,7 @@ impl Services {
             stack: stack.id().to_owned(),
             model: input.model,
             run_tests: input.run_tests,
+            spec,
             ..NewGeneration::default()
         };
         self.orchestrator
@@ -124,7 +148,10 @@ impl Services {
         let extraction = ql_engine::spec::extract(description)
             .map_err(|error| invalid("description", error.to_string()))?;
         let lines = ql_engine::spec::summary(&extraction.spec).lines().map(str::to_owned).collect();
-        Ok(SpecPreview { lines, questions: extraction.questions })
+        let spec_json = serde_json::to_string(&extraction.spec).map_err(|error| {
+            ServiceError::Internal(format!("the spec cannot be written: {error}"))
+        })?;
+        Ok(SpecPreview { lines, questions: extraction.questions, spec_json })
     }
 
     /// The models a generation can name: `builtin` first, then every model the caller's

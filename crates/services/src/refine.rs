@@ -175,6 +175,7 @@ impl Services {
             run_tests: parent.run_tests,
             parent_id: Some(parent.id.clone()),
             instruction: Some(instruction.to_owned()),
+            spec: None,
         };
         self.orchestrator
             .submit(&principal.actor(), &parent.project_id, new)

@@ -970,6 +970,9 @@ async fn refinements_link_their_parent_and_keep_decisions_per_organisation(store
     };
     let parent = store.generations.create(&actor, &project.id, new(None)).await.expect("parent");
     assert_eq!((parent.parent_id.as_ref(), parent.instruction.as_deref()), (None, None));
+    let given = NewGeneration { spec: Some("{\"name\":\"given\"}".into()), ..new(None) };
+    let given = store.generations.create(&actor, &project.id, given).await.expect("given spec");
+    assert_eq!(given.spec.as_deref(), Some("{\"name\":\"given\"}"));
     let child = store.generations.create(&actor, &project.id, new(Some(parent.id.clone()))).await;
     let child = child.expect("child");
     assert_eq!(child.parent_id.as_ref(), Some(&parent.id));

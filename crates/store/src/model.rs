@@ -305,6 +305,8 @@ pub struct NewGeneration {
     /// For a refinement: the generation it refines (of the same organisation).
     pub parent_id: Option<GenerationId>,
     pub instruction: Option<String>,
+    /// The spec (JSON) when the person gave one, checked: the planner then reads no description.
+    pub spec: Option<String>,
 }
 
 /// How a running generation ended.

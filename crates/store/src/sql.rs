@@ -628,8 +628,8 @@ AUDIT_INSERT, AUDIT_LIST, MEMBERSHIP, MEMBERSHIPS_OF_USER, MembershipRow,
         impl GenerationStore for $store {
             async fn create(&self, actor: &Actor, project: &ProjectId, generation: NewGeneration) -> Result<Generation> {
                 const SQL: &str = concat!("INSERT INTO generations (id, organization_id, project_id, status, description, \
-                     stack, model, created_by, queued_at, run_tests, parent_id, instruction) \
-                     VALUES ($1, $2, $3, 'queued', $4, $5, $6, $7, $8, $9, $10, $11) RETURNING ",
+                     stack, model, created_by, queued_at, run_tests, parent_id, instruction, spec) \
+                     VALUES ($1, $2, $3, 'queued', $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING ",
                      $crate::sql::generation_columns!());
                 const PARENT: &str = "SELECT id FROM generations WHERE organization_id = $1 AND id = $2";
                 let mut tx = self.begin().await?;
@@ -654,6 +654,7 @@ AUDIT_INSERT, AUDIT_LIST, MEMBERSHIP, MEMBERSHIPS_OF_USER, MembershipRow,
                     .bind(generation.run_tests)
                     .bind(&generation.parent_id)
                     .bind(&generation.instruction)
+                    .bind(&generation.spec)
                     .fetch_one(&mut *tx)
                     .await
                     .map_err(|e| StoreError::from_sqlx(e, "generation"))?;

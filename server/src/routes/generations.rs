@@ -1,8 +1,9 @@
 //! The generations REST API, for scripts and the pages alike; a session cookie or
 //! `Authorization: Bearer <key>` says who acts, and every call stays in that organisation:
 //!
-//! - `POST /api/generations` `{"description", "stack", "model", "project_id"?, "run_tests"?}`
-//!   → 202 `{"id", "status"}`;
+//! - `POST /api/generations` `{"description", "stack", "model", "project_id"?, "run_tests"?,
+//!   "spec"?}` → 202 `{"id", "status"}`; `spec` is an edited spec (the format `status` shows),
+//!   generated as given instead of reading the description;
 //! - `GET /api/generations/{id}` → status, steps with states and timings, spec, report,
 //!   capsule id, queue position;
 //! - `GET /api/generations/{id}/events` → server-sent events, each with its number as `id`;
@@ -125,6 +126,7 @@ struct SubmitBody {
     project_id: Option<String>,
     #[serde(default = "yes")]
     run_tests: bool,
+    spec: Option<Value>,
 }
 
 fn builtin() -> String {
@@ -149,6 +151,7 @@ async fn submit(
         model: body.model,
         project_id: body.project_id,
         run_tests: body.run_tests,
+        spec: body.spec.map(|spec| spec.to_string()),
     };
     let generation = services.submit_generation(&principal, input).await?;
     Ok(accepted(&generation))

@@ -74,6 +74,7 @@ async fn a_refinement_keeps_edits_and_is_accepted_or_rejected_file_by_file() {
         model: "builtin".into(),
         project_id: Some(project.id.0.clone()),
         run_tests: false,
+        spec: None,
     };
     let parent = services.submit_generation(&owner, input).await.expect("submit");
     // Only a succeeded generation can be refined.

@@ -1,6 +1,8 @@
 //! Server-side plumbing of the server functions: the services from context, the session,
 //! and who is acting.
 
+use std::sync::Arc;
+
 use leptos::prelude::*;
 use ql_services::{Principal, Services};
 use ql_store::{OrgId, UserId};
@@ -37,8 +39,23 @@ pub async fn session_ids(session: &Session) -> Result<Option<(UserId, OrgId)>, A
     Ok(user.zip(org).map(|(user, org)| (UserId(user), OrgId(org))))
 }
 
-/// Who is acting, checked against the database; `unauthenticated` when nobody signed in.
+/// Who acts in this request, once looked up: a page's resources all ask at once, and the
+/// answer cannot change within one request (signing in or out answers without asking again).
+/// The server provides a fresh one per request; the first resource to ask looks it up while
+/// the others wait for its answer.
+#[derive(Debug, Clone, Default)]
+pub struct RequestPrincipal(Arc<tokio::sync::OnceCell<Principal>>);
+
+/// Who is acting, checked against the database once per request; `unauthenticated` when
+/// nobody signed in.
 pub async fn current_principal() -> Result<Principal, AppError> {
+    match use_context::<RequestPrincipal>() {
+        Some(known) => known.0.get_or_try_init(look_up_principal).await.cloned(),
+        None => look_up_principal().await,
+    }
+}
+
+async fn look_up_principal() -> Result<Principal, AppError> {
     let services = services()?;
     let session = session().await?;
     let (user, org) = session_ids(&session)

@@ -41,10 +41,18 @@ test('an app is generated live, followed across a reload, read and downloaded', 
   await book.getByRole('button', { name: 'Add a field to book' }).click();
   await book.getByRole('group', { name: /^Field$/ }).getByLabel('Field name').fill('Copies');
   await book.getByRole('group', { name: 'Field Copies' }).getByLabel('Type').selectOption('integer');
+  // A nameless entity is stopped by the browser at the empty box; a field named `id` by the
+  // server, with its reason.
   await member.getByLabel('Entity name').fill('');
   await form.getByRole('button', { name: 'Generate' }).click();
-  await expect(form.getByRole('alert').filter({ hasText: 'every entity needs a name' })).toBeVisible();
-  await preview.getByRole('group', { name: /^Entity$/ }).getByLabel('Entity name').fill('Patron');
+  const nameless = preview.getByRole('group', { name: /^Entity$/ }).getByLabel('Entity name');
+  expect(await nameless.evaluate((input: HTMLInputElement) => input.validity.valueMissing)).toBe(true);
+  await expect(page).toHaveURL(/\/new$/);
+  await nameless.fill('Patron');
+  await book.getByRole('group', { name: 'Field Copies' }).getByLabel('Field name').fill('ID');
+  await form.getByRole('button', { name: 'Generate' }).click();
+  await expect(form.getByRole('alert').filter({ hasText: 'every app adds `id` itself' })).toBeVisible();
+  await book.getByRole('group', { name: 'Field ID' }).getByLabel('Field name').fill('Copies');
   await expect(preview.getByRole('group', { name: 'Actions' })).toContainText('Patron can borrow a book');
   await preview.getByRole('button', { name: 'Add relation' }).click();
   const relation = preview.getByRole('group', { name: 'Relation' }).last();

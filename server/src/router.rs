@@ -100,7 +100,10 @@ pub fn http_router(services: Services, config: &Config) -> Router {
             routes,
             {
                 let services = services.clone();
-                move || provide_context(services.clone())
+                move || {
+                    provide_context(services.clone());
+                    provide_context(app::ssr::RequestPrincipal::default());
+                }
             },
             {
                 let options = leptos_options.clone();

@@ -3,7 +3,9 @@
 use std::str::FromStr;
 use std::time::Duration;
 
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
 
 use crate::sql::impl_sql_store;
 
@@ -23,6 +25,10 @@ impl SqliteStore {
             .create_if_missing(true)
             .foreign_keys(true)
             .journal_mode(SqliteJournalMode::Wal)
+            // With a write-ahead log, NORMAL syncs at checkpoints rather than at every commit:
+            // a commit survives the process dying (what durable workflows need); only the
+            // machine losing power can take the last commits with it.
+            .synchronous(SqliteSynchronous::Normal)
             .busy_timeout(Duration::from_secs(5))
             // No prepared-statement cache: sqlx keeps a cached statement's column list from
             // when it was prepared, and a `RETURNING *` (apalis's queue) prepared before a

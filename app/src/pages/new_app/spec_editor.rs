@@ -283,7 +283,7 @@ impl FieldRow {
 
 /// The spec form, and the hidden input that gives it to Generate.
 #[component]
-pub fn SpecEditor(draft: SpecDraft) -> impl IntoView {
+pub fn SpecEditor(draft: SpecDraft) -> AnyView {
     let spec = EditedSpec::new(draft);
     let json = move || serde_json::to_string(&spec.draft()).unwrap_or_default();
     // Enter in a name would submit the whole form: here it does nothing.
@@ -309,10 +309,11 @@ pub fn SpecEditor(draft: SpecDraft) -> impl IntoView {
             <ActionsEditor spec />
         </div>
     }
+    .into_any()
 }
 
 #[component]
-fn EntityEditor(spec: EditedSpec, entity: EntityRow) -> impl IntoView {
+fn EntityEditor(spec: EditedSpec, entity: EntityRow) -> AnyView {
     let name = entity.name;
     let label = move |what: &str| format!("{what} {}", name.get());
     view! {
@@ -331,10 +332,11 @@ fn EntityEditor(spec: EditedSpec, entity: EntityRow) -> impl IntoView {
                 on:click=move |_| spec.add_field(entity)>"Add field"</button>
         </fieldset>
     }
+    .into_any()
 }
 
 #[component]
-fn FieldEditor(entity: EntityRow, field: FieldRow) -> impl IntoView {
+fn FieldEditor(entity: EntityRow, field: FieldRow) -> AnyView {
     let label = move |what: &str| format!("{what} {}", field.name.get());
     view! {
         <div class="field-row" role="group" aria-label=move || label("Field")>
@@ -357,10 +359,11 @@ fn FieldEditor(entity: EntityRow, field: FieldRow) -> impl IntoView {
                 on:click=move |_| entity.fields.update(|rows| rows.retain(|row| row.key != field.key))>"×"</button>
         </div>
     }
+    .into_any()
 }
 
 #[component]
-fn RelationsEditor(spec: EditedSpec) -> impl IntoView {
+fn RelationsEditor(spec: EditedSpec) -> AnyView {
     view! {
         <fieldset class="relations">
             <legend>"Relations"</legend>
@@ -385,10 +388,11 @@ fn RelationsEditor(spec: EditedSpec) -> impl IntoView {
                 on:click=move |_| spec.add_relation()>"Add relation"</button>
         </fieldset>
     }
+    .into_any()
 }
 
 #[component]
-fn EntitySelect(spec: EditedSpec, label: &'static str, chosen: RwSignal<u32>) -> impl IntoView {
+fn EntitySelect(spec: EditedSpec, label: &'static str, chosen: RwSignal<u32>) -> AnyView {
     view! {
         <select aria-label=label on:change=move |ev| {
             if let Ok(key) = event_target_value(&ev).parse() {
@@ -402,10 +406,11 @@ fn EntitySelect(spec: EditedSpec, label: &'static str, chosen: RwSignal<u32>) ->
             </For>
         </select>
     }
+    .into_any()
 }
 
 #[component]
-fn ActionsEditor(spec: EditedSpec) -> impl IntoView {
+fn ActionsEditor(spec: EditedSpec) -> AnyView {
     view! {
         <Show when=move || spec.actions.with(|rows| !rows.is_empty())>
             <fieldset class="actions-list">
@@ -427,4 +432,5 @@ fn ActionsEditor(spec: EditedSpec) -> impl IntoView {
             </fieldset>
         </Show>
     }
+    .into_any()
 }

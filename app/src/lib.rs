@@ -55,7 +55,7 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/login") view=pages::login::LoginPage />
                 <ParentRoute path=path!("") view=components::app_shell::AppShell>
                     <Route path=path!("") view=pages::dashboard::DashboardPage />
-                    <Route path=path!("/new") view=pages::new_app::NewAppPage />
+                    <Route path=path!("/new") view={Lazy::<pages::new_app::NewAppPage>::new()} />
                     <Route path=path!("/generations/:id") view={Lazy::<pages::generation::GenerationPage>::new()} />
                     <ParentRoute path=path!("/projects") view=pages::projects::ProjectsPage>
                         <Route path=path!("") view=|| () />

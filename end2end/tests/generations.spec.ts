@@ -61,7 +61,7 @@ test('an app is generated live, followed across a reload, read and downloaded', 
   await relation.getByLabel('required').uncheck();
   await page.screenshot({ path: 'test-results/new-app.png', fullPage: true });
   expect(requested.filter((url) => url.includes('/monaco/')), 'a page without an editor loads no Monaco').toEqual([]);
-  expect(requested.filter((url) => url.includes('/pkg/split_')), "the generation page's chunk waits for it").toEqual([]);
+  expect(requested.filter((url) => url.includes('/pkg/split_') && url.includes('generation_page')), "the generation page's chunk waits for it").toEqual([]);
   await form.getByRole('button', { name: 'Generate' }).click();
 
   await expect(page).toHaveURL(/\/generations\/[^/]+$/);
@@ -102,7 +102,7 @@ test('an app is generated live, followed across a reload, read and downloaded', 
   const origin = new URL(page.url()).origin;
   const monaco = requested.filter((url) => url.includes('/monaco/vs/'));
   expect(monaco.length, 'Monaco is loaded on the generation page').toBeGreaterThan(0);
-  expect(requested.filter((url) => url.includes('/pkg/split_')).length, 'its own wasm chunk too').toBeGreaterThan(0);
+  expect(requested.filter((url) => url.includes('/pkg/split_') && url.includes('generation_page')).length, 'its own wasm chunk too').toBeGreaterThan(0);
   expect(requested.filter((url) => !url.startsWith(origin) && !url.startsWith('data:') && !url.startsWith('blob:')), 'nothing comes from another origin').toEqual([]);
   await page.screenshot({ path: 'test-results/generation.png', fullPage: true });
 

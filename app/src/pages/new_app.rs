@@ -5,14 +5,33 @@ mod spec_editor;
 
 use leptos::prelude::*;
 use leptos_router::hooks::use_navigate;
+use leptos_router::{LazyRoute, lazy_route};
 
+use crate::AppError;
 use crate::api::generations::{PreviewSpec, StartGeneration, new_app_choices};
 use crate::components::page_header::PageHeader;
+use crate::wire::GenerationOptions;
 use spec_editor::SpecEditor;
 
+/// The New app page, a lazy route: its form and the spec editor are a chunk of the wasm of
+/// their own, loaded while the stacks and models are read, so other pages do not carry them.
+pub struct NewAppPage {
+    options: Resource<Result<GenerationOptions, AppError>>,
+}
+
+#[lazy_route]
+impl LazyRoute for NewAppPage {
+    fn data() -> Self {
+        Self { options: Resource::new(|| (), |()| new_app_choices()) }
+    }
+
+    fn view(this: Self) -> AnyView {
+        view! { <NewApp options=this.options /> }.into_any()
+    }
+}
+
 #[component]
-pub fn NewAppPage() -> impl IntoView {
-    let options = Resource::new(|| (), |()| new_app_choices());
+fn NewApp(options: Resource<Result<GenerationOptions, AppError>>) -> impl IntoView {
     let start = ServerAction::<StartGeneration>::new();
     let error = move || start.value().get().and_then(Result::err).map(|e| e.message);
     let description = RwSignal::new(String::new());

@@ -158,6 +158,9 @@ test('a generated file is edited as versions, checked as typed, compared and res
     )
     .toHaveLength(1);
   await expect(code.locator('.monaco-editor .squiggly-error, .monaco-editor .squiggly-warning').first()).toBeAttached();
+  // The problems list follows the same analysis: the typed line is listed under its file.
+  const problems = page.getByRole('region', { name: 'Problems' });
+  await expect(problems.getByRole('listitem').filter({ hasText: /app\/main\.py:\d+ — .*eval/ })).toHaveCount(1);
 
   const history = page.getByRole('region', { name: 'History' });
   await expect(history.getByText('Version 2', { exact: true })).toBeVisible();

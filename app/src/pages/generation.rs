@@ -30,7 +30,7 @@ use crate::components::page_header::PageHeader;
 use crate::wire::GenerationSummary;
 use editing::Editing;
 use history::FileHistory;
-use live::LiveState;
+use live::{LiveState, count_by_severity};
 use refine::{RefineForm, RefinementReview};
 
 /// A generation's page, a lazy route: its code (the editor binding, the live state, editing,
@@ -88,6 +88,11 @@ fn LiveGeneration(summary: GenerationSummary) -> impl IntoView {
             (other, _) => other.to_owned(),
         })
     };
+
+    // The generation's findings, with files analysed again as they were typed in.
+    let findings = Memo::new(move |_| {
+        editing.reanalysed.with(|reanalysed| state.with(|state| state.current_findings(reanalysed)))
+    });
 
     view! {
         <section class="card generation-head" aria-label="Generation">
@@ -177,14 +182,14 @@ fn LiveGeneration(summary: GenerationSummary) -> impl IntoView {
             <section class="card" aria-label="Problems">
                 <h2>"Problems"</h2>
                 {move || {
-                    let (high, medium, low) = state.with(LiveState::findings_by_severity);
+                    let (high, medium, low) = count_by_severity(&findings.read());
                     format!("{high} high, {medium} medium, {low} low")
                 }}
                 <ul class="problems">
-                    {move || state.with(|s| s.findings.iter().take(100).map(|finding| {
+                    {move || findings.read().iter().take(100).map(|finding| {
                         let place = finding.line.map_or_else(|| finding.path.clone(), |line| format!("{}:{line}", finding.path));
                         view! { <li><span class=format!("severity severity-{}", finding.severity)>{finding.severity.clone()}</span>" "{place}" — "{finding.message.clone()}</li> }
-                    }).collect_view())}
+                    }).collect_view()}
                 </ul>
             </section>
             <section class="card" aria-label="Tests">

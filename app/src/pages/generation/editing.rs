@@ -8,7 +8,7 @@ use std::time::Duration;
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
-use super::live::LiveState;
+use super::live::{FindingState, LiveState, markers_on};
 use super::workspace::Workspace;
 use crate::api::analysis::analyze_buffer;
 use crate::api::files::{save_file, workspace_files};
@@ -25,8 +25,9 @@ pub struct Editing {
     pub generation: StoredValue<String>,
     pub selected: RwSignal<Option<String>>,
     pub workspace: RwSignal<Workspace>,
-    /// Markers from analysing typed text, by path; they replace the generation's findings.
-    pub markers: RwSignal<BTreeMap<String, Vec<EditorMarker>>>,
+    /// Findings from analysing typed text, by path; they replace the generation's findings
+    /// of that file, in the editor's markers and in the problems list.
+    pub reanalysed: RwSignal<BTreeMap<String, Vec<FindingState>>>,
     /// Bumped after each save, so the history reads again.
     pub saves: RwSignal<u64>,
     save_tick: StoredValue<u64>,
@@ -39,7 +40,7 @@ impl Editing {
             generation: StoredValue::new(generation),
             selected,
             workspace: RwSignal::new(Workspace::default()),
-            markers: RwSignal::new(BTreeMap::new()),
+            reanalysed: RwSignal::new(BTreeMap::new()),
             saves: RwSignal::new(0),
             save_tick: StoredValue::new(0),
             analyse_tick: StoredValue::new(0),
@@ -100,20 +101,19 @@ impl Editing {
     fn analyse(self, path: String, text: String) {
         spawn_local(async move {
             if let Ok(analysis) = analyze_buffer(path.clone(), text).await {
-                let markers = analysis
+                let findings = analysis
                     .problems
-                    .iter()
-                    .map(|problem| {
-                        EditorMarker::for_finding(
-                            u64::from(problem.line),
-                            &problem.severity,
-                            &problem.rule,
-                            &problem.message,
-                        )
+                    .into_iter()
+                    .map(|problem| FindingState {
+                        path: path.clone(),
+                        severity: problem.severity,
+                        rule: problem.rule,
+                        message: problem.message,
+                        line: Some(u64::from(problem.line)),
                     })
                     .collect();
-                self.markers.update(|all| {
-                    all.insert(path, markers);
+                self.reanalysed.update(|all| {
+                    all.insert(path, findings);
                 });
             }
         });
@@ -150,9 +150,10 @@ impl Editing {
     /// The markers to draw on `path`: from the latest analysis of typed text, else the
     /// generation's findings.
     pub fn markers_of(self, path: &str, state: &LiveState) -> Vec<EditorMarker> {
-        self.markers
-            .with(|markers| markers.get(path).cloned())
-            .unwrap_or_else(|| state.markers_of(path))
+        self.reanalysed.with(|reanalysed| match reanalysed.get(path) {
+            Some(findings) => markers_on(findings, path),
+            None => state.markers_of(path),
+        })
     }
 }
 

@@ -190,30 +190,54 @@ impl LiveState {
         }
     }
 
-    /// Findings by severity: high, medium, low.
-    pub fn findings_by_severity(&self) -> (usize, usize, usize) {
-        let count = |severity: &str| {
-            self.findings.iter().filter(|finding| finding.severity == severity).count()
-        };
-        (count("high"), count("medium"), count("low"))
-    }
-
     /// The findings placed on a line of `path`, as editor markers.
     pub fn markers_of(&self, path: &str) -> Vec<EditorMarker> {
-        self.findings
-            .iter()
-            .filter(|finding| finding.path == path)
-            .filter_map(|finding| {
-                let line = finding.line?;
-                Some(EditorMarker::for_finding(
-                    line,
-                    &finding.severity,
-                    &finding.rule,
-                    &finding.message,
-                ))
-            })
-            .collect()
+        markers_on(&self.findings, path)
     }
+
+    /// The findings as they stand while people edit: a file analysed again since it was typed
+    /// in shows that analysis; every other file keeps the generation's findings, in order.
+    pub fn current_findings(
+        &self,
+        reanalysed: &BTreeMap<String, Vec<FindingState>>,
+    ) -> Vec<FindingState> {
+        let mut findings: Vec<FindingState> = self
+            .findings
+            .iter()
+            .filter(|finding| !reanalysed.contains_key(&finding.path))
+            .cloned()
+            .collect();
+        findings.extend(reanalysed.values().flatten().cloned());
+        findings
+    }
+}
+
+/// Findings by severity: high (critical and syntax errors too), medium, low.
+pub fn count_by_severity(findings: &[FindingState]) -> (usize, usize, usize) {
+    findings.iter().fold((0, 0, 0), |(high, medium, low), finding| {
+        match finding.severity.as_str() {
+            "critical" | "high" | "error" => (high + 1, medium, low),
+            "medium" => (high, medium + 1, low),
+            _ => (high, medium, low + 1),
+        }
+    })
+}
+
+/// The findings placed on a line of `path`, as editor markers.
+pub fn markers_on(findings: &[FindingState], path: &str) -> Vec<EditorMarker> {
+    findings
+        .iter()
+        .filter(|finding| finding.path == path)
+        .filter_map(|finding| {
+            let line = finding.line?;
+            Some(EditorMarker::for_finding(
+                line,
+                &finding.severity,
+                &finding.rule,
+                &finding.message,
+            ))
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -266,7 +290,7 @@ mod tests {
         assert_eq!(state.steps[1].seconds, Some(1.5));
         assert_eq!(state.files["app/main.py"], "import sys\nok()\n");
         assert!(state.writing.is_empty());
-        assert_eq!(state.findings_by_severity(), (0, 0, 1));
+        assert_eq!(count_by_severity(&state.findings), (0, 0, 1));
         assert_eq!(
             state.markers_of("app/main.py"),
             [EditorMarker::for_finding(2, "low", "r", "m")]
@@ -283,6 +307,45 @@ mod tests {
             })
         );
         assert_eq!(state.capsule, Some(("c1".into(), "ab".into())));
+    }
+
+    #[test]
+    fn a_file_analysed_again_replaces_its_findings_and_only_its_own() {
+        let finding = |path: &str, severity: &str, line: u64| FindingState {
+            path: path.into(),
+            severity: severity.into(),
+            rule: "r".into(),
+            message: format!("{severity} at {line}"),
+            line: Some(line),
+        };
+        let mut state = LiveState::new("succeeded");
+        state.findings =
+            vec![finding("a.py", "high", 1), finding("b.py", "low", 2), finding("a.py", "low", 3)];
+        /// Files analysed again, the messages listed, and the counts by severity.
+        type Case<'a> = (&'a [(&'a str, Vec<FindingState>)], &'a [&'a str], (usize, usize, usize));
+        let cases: [Case; 3] = [
+            (&[], &["high at 1", "low at 2", "low at 3"], (1, 0, 2)),
+            (&[("a.py", vec![])], &["low at 2"], (0, 0, 1)),
+            (
+                &[
+                    ("a.py", vec![finding("a.py", "error", 9)]),
+                    ("c.py", vec![finding("c.py", "medium", 4)]),
+                ],
+                &["low at 2", "error at 9", "medium at 4"],
+                (1, 1, 1),
+            ),
+        ];
+        for (reanalysed, expected, counts) in cases {
+            let reanalysed: BTreeMap<String, Vec<FindingState>> = reanalysed
+                .iter()
+                .map(|(path, found)| ((*path).to_owned(), found.clone()))
+                .collect();
+            let current = state.current_findings(&reanalysed);
+            let messages: Vec<&str> = current.iter().map(|f| f.message.as_str()).collect();
+            assert_eq!(messages, expected);
+            assert_eq!(count_by_severity(&current), counts);
+        }
+        assert_eq!(markers_on(&[finding("a.py", "error", 9)], "a.py")[0].severity, "error");
     }
 
     #[test]

@@ -116,6 +116,20 @@ test('an app is generated live, followed across a reload, read and downloaded', 
   expect(response.headers()['x-ql-sha256']).toBe(createHash('sha256').update(bytes).digest('hex'));
 });
 
+test('the spec editor reads at a phone\'s width', async ({ page }) => {
+  await page.setViewportSize({ width: 390, height: 800 });
+  await signIn(page);
+  await page.goto('/new');
+  await hydrated(page);
+  const form = page.getByRole('region', { name: 'New app' });
+  await form.getByLabel('Describe your app').fill(LIBRARY);
+  await form.getByRole('button', { name: 'Preview spec' }).click();
+  await expect(form.getByRole('group', { name: 'Entity book' })).toBeVisible();
+  const width = await page.evaluate(() => document.documentElement.scrollWidth);
+  expect(width).toBeLessThanOrEqual(390);
+  await page.screenshot({ path: 'test-results/new-app-narrow.png', fullPage: true });
+});
+
 test('the generation view reads at a phone\'s width', async ({ page }) => {
   await page.setViewportSize({ width: 390, height: 800 });
   await signIn(page);

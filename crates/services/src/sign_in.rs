@@ -38,8 +38,7 @@ impl Services {
             StoreError::NotFound(_) => ServiceError::Unauthenticated,
             other => other.into(),
         };
-        let user = self.store.accounts.user(user).await.map_err(not_member)?;
-        let membership = self.store.accounts.membership(org, &user.id).await.map_err(not_member)?;
+        let (user, membership) = self.store.accounts.member(org, user).await.map_err(not_member)?;
         Ok(Principal::new(user, membership))
     }
 

@@ -18,6 +18,10 @@ pub trait AccountStore: Send + Sync {
     /// The user's membership of one organisation; `NotFound` when the user is not a member.
     async fn membership(&self, org: &OrgId, user: &UserId) -> Result<Membership>;
 
+    /// The user and their membership of one organisation, in one query (who acts, on every
+    /// request); `NotFound` when either is missing.
+    async fn member(&self, org: &OrgId, user: &UserId) -> Result<(User, Membership)>;
+
     /// An organisation by its slug (for the command line, which names organisations so).
     async fn organization_by_slug(&self, slug: &str) -> Result<Organization>;
 

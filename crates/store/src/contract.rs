@@ -217,6 +217,10 @@ async fn organisations_cannot_see_or_change_each_others_rows(store: &Store) {
         store.accounts.membership(&owner.org, &intruder.user).await,
         Err(StoreError::NotFound(_))
     ));
+    assert!(matches!(
+        store.accounts.member(&owner.org, &intruder.user).await,
+        Err(StoreError::NotFound(_))
+    ));
 
     // The owner's project is untouched.
     let still = store.projects.get(&owner.org, &project.id).await.expect("get");
@@ -235,6 +239,18 @@ async fn missing_rows_are_not_found(store: &Store) {
         store.accounts.membership(&OrgId::from("nowhere"), &actor.user).await,
         Err(StoreError::NotFound("membership"))
     ));
+    // The user and the membership in one: the same rows as asked apart, or not found.
+    let (user, membership) = store.accounts.member(&actor.org, &actor.user).await.expect("member");
+    assert_eq!(user, store.accounts.user(&actor.user).await.expect("user"));
+    assert_eq!(
+        membership,
+        store.accounts.membership(&actor.org, &actor.user).await.expect("membership")
+    );
+    for (org, user) in
+        [(OrgId::from("nowhere"), actor.user.clone()), (actor.org.clone(), UserId::from("nobody"))]
+    {
+        assert!(matches!(store.accounts.member(&org, &user).await, Err(StoreError::NotFound(_))));
+    }
 }
 
 async fn audit_log_lists_newest_first_with_limit(store: &Store) {

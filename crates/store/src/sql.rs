@@ -88,6 +88,12 @@ pub(crate) const MEMBERSHIP: &str = "SELECT o.id, o.slug, o.name, o.created_at, 
      FROM memberships m JOIN organizations o ON o.id = m.organization_id \
      WHERE m.organization_id = $1 AND m.user_id = $2";
 
+pub(crate) const MEMBER: &str = "SELECT o.id, o.slug, o.name, o.created_at, m.user_id, m.role, \
+     u.email, u.display_name, u.is_local, u.created_at AS user_created_at \
+     FROM memberships m JOIN organizations o ON o.id = m.organization_id \
+     JOIN users u ON u.id = m.user_id \
+     WHERE m.organization_id = $1 AND m.user_id = $2";
+
 pub(crate) const AUDIT_INSERT: &str = "INSERT INTO audit_log \
      (id, organization_id, actor_user_id, action, target_kind, target_id, detail, created_at) \
      VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
@@ -96,6 +102,32 @@ pub(crate) const AUDIT_LIST: &str = "SELECT a.id, a.organization_id, a.actor_use
      u.display_name AS actor_name, a.action, a.target_kind, a.target_id, a.detail, a.created_at \
      FROM audit_log a LEFT JOIN users u ON u.id = a.actor_user_id \
      WHERE a.organization_id = $1 ORDER BY a.created_at DESC, a.id DESC LIMIT $2";
+
+/// A membership joined with its organisation and its user, before its role is parsed.
+#[derive(sqlx::FromRow)]
+pub(crate) struct MemberRow {
+    #[sqlx(flatten)]
+    pub membership: MembershipRow,
+    pub email: Option<String>,
+    pub display_name: String,
+    pub is_local: bool,
+    pub user_created_at: i64,
+}
+
+impl TryFrom<MemberRow> for (crate::User, crate::Membership) {
+    type Error = crate::StoreError;
+
+    fn try_from(row: MemberRow) -> Result<Self, Self::Error> {
+        let user = crate::User {
+            id: row.membership.user_id.clone(),
+            email: row.email,
+            display_name: row.display_name,
+            is_local: row.is_local,
+            created_at: row.user_created_at,
+        };
+        Ok((user, row.membership.try_into()?))
+    }
+}
 
 /// A membership joined with its organisation, before its role is parsed.
 #[derive(sqlx::FromRow)]
@@ -275,6 +307,16 @@ AUDIT_INSERT, AUDIT_LIST, MEMBERSHIP, MEMBERSHIPS_OF_USER, MembershipRow,
 
             async fn membership(&self, org: &OrgId, user: &UserId) -> Result<Membership> {
                 sqlx::query_as::<_, MembershipRow>(MEMBERSHIP)
+                    .bind(org)
+                    .bind(user)
+                    .fetch_one(&self.pool)
+                    .await
+                    .map_err(|e| StoreError::from_sqlx(e, "membership"))?
+                    .try_into()
+            }
+
+            async fn member(&self, org: &OrgId, user: &UserId) -> Result<(User, Membership)> {
+                sqlx::query_as::<_, $crate::sql::MemberRow>($crate::sql::MEMBER)
                     .bind(org)
                     .bind(user)
                     .fetch_one(&self.pool)

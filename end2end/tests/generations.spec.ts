@@ -94,11 +94,13 @@ test('an app is generated live, followed across a reload, read and downloaded', 
   await expect(code.locator('.monaco-editor .view-lines')).toContainText('FastAPI');
   // Finished, so its files can be edited.
   await expect(code.locator('.editor-host')).toHaveAttribute('data-read-only', 'false');
-  // Python is highlighted: keywords, strings and names get token classes of their own.
-  const tokenClasses = await code
-    .locator('.view-lines span[class^="mtk"]')
-    .evaluateAll((spans) => [...new Set(spans.map((span) => span.className))]);
-  expect(tokenClasses.length, 'more than one token colour').toBeGreaterThan(2);
+  // Python is highlighted: keywords, strings and names get token classes of their own (Monaco
+  // colours the lines shortly after it shows them, so this waits for the colours).
+  const tokenClasses = () =>
+    code
+      .locator('.view-lines span[class^="mtk"]')
+      .evaluateAll((spans) => new Set(spans.map((span) => span.className)).size);
+  await expect.poll(tokenClasses, { message: 'more than one token colour', timeout: 10_000 }).toBeGreaterThan(2);
   const origin = new URL(page.url()).origin;
   const monaco = requested.filter((url) => url.includes('/monaco/vs/'));
   expect(monaco.length, 'Monaco is loaded on the generation page').toBeGreaterThan(0);

@@ -315,7 +315,7 @@ async fn kill_and_resume(installation: Installation) {
         org_with_key(installation.dir(), installation.database_url.as_deref(), "Durable");
     // The API process runs no steps: only the killed workers do.
     let (_web, base) = support::start_server(installation.command(&["serve", "--no-worker"]));
-    let api = Api { client: reqwest::Client::new(), key };
+    let api = Api { client: support::http_client(), key };
     let mut ids = Vec::new();
     for index in 0..GENERATIONS {
         ids.push(api.submit(&base, index).await);
@@ -396,7 +396,7 @@ async fn postgres_backend_two_servers_and_a_worker_share_the_work() {
     let (_first, first) = support::start_server(installation.command(&["serve"]));
     let (_second, second) = support::start_server(installation.command(&["serve"]));
     let _worker = installation.worker(1);
-    let api = Api { client: reqwest::Client::new(), key };
+    let api = Api { client: support::http_client(), key };
     let mut ids = Vec::new();
     let mut followers = Vec::new();
     for index in WITH_TESTS..WITH_TESTS + 12 {

@@ -21,7 +21,7 @@ async fn generated_apps_are_submitted_followed_downloaded_and_cancelled_within_t
     let (_, key) = org_with_key(dir.path(), None, "Acme");
     let (_, intruder) = org_with_key(dir.path(), None, "Other");
     let (_server, base) = start_server(quantumlayer(dir.path(), None));
-    let client = reqwest::Client::new();
+    let client = support::http_client();
     let url = |path: &str| format!("{base}{path}");
     let submit = |key: String, body: Value| {
         let request = client.post(url("/api/generations")).bearer_auth(key).json(&body);

@@ -55,7 +55,7 @@ async fn generated_apps_on_a_model_stream_their_files_and_are_accounted() {
     .expect("config");
     let (_, key) = org_with_key(dir.path(), None, "Acme");
     let (_server, base) = start_server(quantumlayer(dir.path(), None));
-    let client = reqwest::Client::new();
+    let client = support::http_client();
     let submit = |model: &str| {
         let body = json!({"description": LIBRARY, "stack": "python-fastapi", "model": model,
                           "run_tests": false});

@@ -7,7 +7,11 @@
 //! over (apalis's orphan recovery), so a step killed mid-way runs again about 6 s later. Each
 //! process names its worker uniquely (host, pid, random), since apalis refuses a name that is
 //! still registered. A scheduler that died between admitting a generation and queueing its
-//! workflow is covered by a sweep that queues again what stayed unqueued for 10 s.
+//! workflow is covered by a sweep that queues again what stayed unqueued for 10 s; a workflow
+//! lost on the way (a fan-in that gave up, a task acknowledged but never followed) shows as a
+//! running generation with no step running and nothing said for [`Settings::stall_after`]
+//! (2 min), and is queued again the same way — finished steps are reused, not re-run. A
+//! worker that apalis stops (it gives up at the first failed heartbeat) is replaced.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -49,6 +53,9 @@ pub struct Settings {
     pub transient_retries: usize,
     /// How often the scheduler looks for generations to admit when nobody wakes it.
     pub admission_interval: Duration,
+    /// How long a running generation may go with no step running and nothing said before
+    /// its workflow is taken for lost and queued again.
+    pub stall_after: Duration,
 }
 
 impl Default for Settings {
@@ -65,6 +72,7 @@ impl Default for Settings {
             dependency_cache: ql_engine::deps::default_cache(),
             transient_retries: 3,
             admission_interval: Duration::from_millis(200),
+            stall_after: Duration::from_secs(120),
         }
     }
 }
@@ -73,12 +81,12 @@ impl Default for Settings {
 pub(crate) struct Context {
     pub(crate) store: Store,
     pub(crate) publisher: Publisher,
-    pub(crate) key: ql_capsule::InstallationKey,
+    pub(crate) key: Arc<ql_capsule::InstallationKey>,
     pub(crate) models: Arc<dyn crate::models::ModelSource>,
     pub(crate) settings: Settings,
     /// This process's worker name.
     pub(crate) worker: String,
-    pub(crate) test_turns: Semaphore,
+    pub(crate) test_turns: Arc<Semaphore>,
 }
 
 /// One coder's task: a module of a generation.
@@ -214,7 +222,10 @@ fn queue_migrator(
     migrator
 }
 
-/// Runs a worker and a scheduler in this process until `shutdown` resolves.
+/// Runs a worker and a scheduler in this process until `shutdown` resolves. A worker that
+/// stops on its own — apalis gives up on the first failed heartbeat or acknowledgement, say
+/// when the database was locked or restarting — is replaced by a new one (a new name, so the
+/// old one's tasks are taken over as orphans), after a pause that grows while it keeps failing.
 pub async fn run(
     store: Store,
     publisher: Publisher,
@@ -223,46 +234,83 @@ pub async fn run(
     wake: Arc<Notify>,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> Result<()> {
-    let name = unique_name();
-    tracing::info!(worker = %name, queue = %settings.queue, "generation worker starting");
-    let context = Arc::new(Context {
-        store: store.clone(),
-        publisher,
-        key,
-        models,
-        test_turns: Semaphore::new(settings.concurrent_tests.max(1)),
-        settings: settings.clone(),
-        worker: name.clone(),
-    });
-    let signal = async move {
+    prepare_queue(&store.pool).await?;
+    let key = Arc::new(key);
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    tokio::spawn(async move {
         shutdown.await;
-        Ok::<(), std::io::Error>(())
-    };
-    match store.pool {
-        Pool::Sqlite(pool) => {
-            queue_migrator(SqliteStorage::migrations(), None)
-                .run(&pool)
-                .await
-                .map_err(OrchestratorError::queue)?;
-            let config = apalis_sqlite::Config::default()
-                .queue(settings.queue.as_str())
-                .batch_size(FETCH_BATCH)
-                .heartbeat_interval(settings.heartbeat)
-                .missed_heartbeats(settings.missed_heartbeats);
-            let storage = SqliteStorage::<Ticket>::new(&pool).with_config(config);
-            let push = storage.clone();
-            let scheduler = tokio::spawn(schedule(context.clone(), wake, move |ticket| {
-                let mut push = push.clone();
-                async move { push.push_start(ticket).await.map_err(OrchestratorError::queue) }
-            }));
-            let worker = WorkerBuilder::new(name.as_str())
-                .backend(storage)
-                .concurrency(settings.concurrency)
-                .build(generation_flow!(context));
-            let ran = worker.run_until(signal).await;
-            scheduler.abort();
-            ran.map_err(OrchestratorError::queue)
+        let _ = stop.send(true);
+    });
+    let test_turns = Arc::new(Semaphore::new(settings.concurrent_tests.max(1)));
+    let mut pauses = restart_pauses();
+    loop {
+        let name = unique_name();
+        tracing::info!(worker = %name, queue = %settings.queue, "generation worker starting");
+        let context = Arc::new(Context {
+            store: store.clone(),
+            publisher: publisher.clone(),
+            key: key.clone(),
+            models: models.clone(),
+            test_turns: test_turns.clone(),
+            settings: settings.clone(),
+            worker: name.clone(),
+        });
+        let started = Instant::now();
+        let ran =
+            run_one(&store.pool, context, wake.clone(), stop_requested(stopped.clone())).await;
+        if *stopped.borrow() {
+            return ran;
         }
+        if started.elapsed() > HEALTHY_RUN {
+            pauses = restart_pauses();
+        }
+        let pause = pauses.next().unwrap_or(MAX_RESTART_PAUSE);
+        match ran {
+            Ok(()) => {
+                tracing::warn!(worker = %name, ?pause, "the generation worker stopped unasked; starting another")
+            }
+            Err(error) => {
+                tracing::error!(%error, worker = %name, ?pause, "the generation worker failed; starting another")
+            }
+        }
+        let mut stopping = stopped.clone();
+        tokio::select! {
+            () = tokio::time::sleep(pause) => {}
+            _ = stopping.wait_for(|stop| *stop) => return Ok(()),
+        }
+    }
+}
+
+/// A worker that ran this long was healthy: the next failure pauses briefly again.
+const HEALTHY_RUN: Duration = Duration::from_secs(60);
+const MAX_RESTART_PAUSE: Duration = Duration::from_secs(30);
+
+fn restart_pauses() -> impl Iterator<Item = Duration> {
+    use backon::BackoffBuilder;
+    backon::ExponentialBuilder::default()
+        .with_min_delay(Duration::from_millis(500))
+        .with_max_delay(MAX_RESTART_PAUSE)
+        .without_max_times()
+        .with_jitter()
+        .build()
+}
+
+/// Resolves when the process is asked to stop, in the form apalis takes.
+async fn stop_requested(mut stopped: tokio::sync::watch::Receiver<bool>) -> std::io::Result<()> {
+    // A dropped sender means nobody can ask any more: keep running.
+    if stopped.wait_for(|stop| *stop).await.is_err() {
+        std::future::pending::<()>().await;
+    }
+    Ok(())
+}
+
+/// The job queue's tables, created or brought up to date once per process.
+async fn prepare_queue(pool: &Pool) -> Result<()> {
+    match pool {
+        Pool::Sqlite(pool) => queue_migrator(SqliteStorage::migrations(), None)
+            .run(pool)
+            .await
+            .map_err(OrchestratorError::queue),
         Pool::Postgres(pool) => {
             // apalis's migrations create these where the search path begins; in `public`
             // every schema of ours sees them. Processes starting together on a fresh
@@ -282,27 +330,58 @@ pub async fn run(
             }
             tx.commit().await.map_err(OrchestratorError::queue)?;
             queue_migrator(PostgresStorage::<()>::migrations(), Some("apalis"))
-                .run(&pool)
+                .run(pool)
                 .await
-                .map_err(OrchestratorError::queue)?;
+                .map_err(OrchestratorError::queue)
+        }
+    }
+}
+
+/// Runs an apalis worker on `storage` (either backend's) beside the scheduler that feeds it.
+macro_rules! run_on_storage {
+    ($storage:expr, $context:expr, $wake:expr, $signal:expr) => {{
+        let (storage, context) = ($storage, $context);
+        let push = storage.clone();
+        let scheduler = tokio::spawn(schedule(context.clone(), $wake, move |ticket| {
+            let mut push = push.clone();
+            async move { push.push_start(ticket).await.map_err(OrchestratorError::queue) }
+        }));
+        let worker = WorkerBuilder::new(context.worker.as_str())
+            .backend(storage)
+            .concurrency(context.settings.concurrency)
+            .build(generation_flow!(context.clone()));
+        let ran = worker.run_until($signal).await;
+        scheduler.abort();
+        ran.map_err(OrchestratorError::queue)
+    }};
+}
+
+/// One apalis worker and the scheduler beside it, until `signal` or the worker's first error.
+async fn run_one(
+    pool: &Pool,
+    context: Arc<Context>,
+    wake: Arc<Notify>,
+    signal: impl std::future::Future<Output = std::io::Result<()>> + Send + 'static,
+) -> Result<()> {
+    let settings = &context.settings;
+    match pool {
+        Pool::Sqlite(pool) => {
+            let config = apalis_sqlite::Config::default()
+                .queue(settings.queue.as_str())
+                .batch_size(FETCH_BATCH)
+                .heartbeat_interval(settings.heartbeat)
+                .missed_heartbeats(settings.missed_heartbeats);
+            let storage = SqliteStorage::<Ticket>::new(pool).with_config(config);
+            run_on_storage!(storage, context, wake, signal)
+        }
+        Pool::Postgres(pool) => {
             let config = apalis_postgres::Config::default()
                 .queue(settings.queue.as_str())
                 .batch_size(FETCH_BATCH)
                 .heartbeat_interval(settings.heartbeat)
                 .missed_heartbeats(settings.missed_heartbeats);
-            let storage = PostgresStorage::<Ticket>::new(&pool).with_config(config);
-            let push = storage.clone();
-            let scheduler = tokio::spawn(schedule(context.clone(), wake, move |ticket| {
-                let mut push = push.clone();
-                async move { push.push_start(ticket).await.map_err(OrchestratorError::queue) }
-            }));
-            let worker = WorkerBuilder::new(name.as_str())
-                .backend(storage)
-                .concurrency(settings.concurrency)
-                .build(generation_flow!(context));
-            let ran = worker.run_until(signal).await;
-            scheduler.abort();
-            ran.map_err(OrchestratorError::queue)
+            let storage = PostgresStorage::<Ticket>::new(pool).with_config(config);
+            run_on_storage!(storage, context, wake, signal)
         }
     }
 }
@@ -310,6 +389,9 @@ pub async fn run(
 /// Tasks a worker takes from the queue at a time: few, so that idle workers elsewhere get
 /// the rest and a killed worker strands little until its tasks are orphaned.
 const FETCH_BATCH: usize = 2;
+
+/// How often the scheduler looks for generations whose workflow is not in the queue.
+const SWEEP_INTERVAL: Duration = Duration::from_secs(5);
 
 /// How long an admitted generation may stay unqueued before the sweep queues it again.
 const UNQUEUED_GRACE_MS: i64 = 10_000;
@@ -348,8 +430,17 @@ where
                 }
             }
         }
-        if last_sweep.is_none_or(|at| at.elapsed() > Duration::from_secs(5)) {
+        if last_sweep.is_none_or(|at| at.elapsed() > SWEEP_INTERVAL) {
             last_sweep = Some(Instant::now());
+            let quiet_since = now_millis() - context.settings.stall_after.as_millis() as i64;
+            match generations.release_stalled(quiet_since).await {
+                Ok(0) => {}
+                Ok(count) => tracing::warn!(
+                    count,
+                    "generations went quiet with no step running; queueing their workflows again"
+                ),
+                Err(error) => tracing::warn!(%error, "cannot look for stalled generations"),
+            }
             match generations.undispatched(now_millis() - UNQUEUED_GRACE_MS).await {
                 Ok(stranded) => {
                     for generation in &stranded {

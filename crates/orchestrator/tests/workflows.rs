@@ -1,12 +1,12 @@
 //! Generations run end to end by a worker on SQLite (and on PostgreSQL when
 //! `QL_TEST_POSTGRES_URL` is set): every step once, complete numbered event streams, one
-//! verified capsule each; cancellation.
+//! verified capsule each; cancellation; a worker replaced after the database went away.
 
 #![expect(clippy::expect_used, reason = "a test fails loudly at the first broken step")]
 
 mod support;
 
-use ql_orchestrator::Orchestrator;
+use ql_orchestrator::{Orchestrator, Settings};
 use ql_store::NewGeneration;
 use support::{
     Backend, assert_complete_stream, owner, postgres, settings, sqlite, start_worker, wait_finished,
@@ -84,6 +84,68 @@ async fn cancelled_generations_stop_and_say_who(backend: Backend) {
         ["queued", "cancelled"]
     );
     assert!(store.generations.steps(&actor.org, &queued.id).await.expect("steps").is_empty());
+}
+
+/// apalis stops a worker at its first failed heartbeat or acknowledgement; the orchestrator
+/// starts another, so generations submitted after the database comes back still run.
+async fn a_worker_that_loses_the_database_is_replaced(backend: Backend) {
+    let store = backend.store.clone();
+    let (actor, project) = owner(&store).await;
+    let settings = settings();
+    let queue = settings.queue.clone();
+    let orchestrator = Orchestrator::new(store.clone(), settings);
+    let _worker = start_worker(&orchestrator);
+    let before = orchestrator.submit(&actor, &project, skipping_tests(TODO)).await.expect("submit");
+    wait_finished(&store, &actor, std::slice::from_ref(&before.id)).await;
+    assert_eq!(backend.workers_registered(&queue).await, 1);
+
+    backend.cut_off(&queue, std::time::Duration::from_secs(7)).await;
+    let after = orchestrator.submit(&actor, &project, skipping_tests(TODO)).await.expect("submit");
+    let finished = wait_finished(&store, &actor, std::slice::from_ref(&after.id)).await;
+    assert_eq!(finished[0].status, "succeeded", "{finished:?}");
+    assert_complete_stream(&store, &actor, &after.id, "succeeded").await;
+    // The first worker died of the outage and another took its place.
+    assert!(backend.workers_registered(&queue).await >= 2);
+}
+
+/// A running generation whose workflow is not in the job queue (its tasks lost) is found by
+/// its silence and queued again.
+async fn a_generation_whose_workflow_was_lost_is_queued_again(backend: Backend) {
+    let store = backend.store.clone();
+    let (actor, project) = owner(&store).await;
+    let settings = Settings { stall_after: std::time::Duration::from_secs(1), ..settings() };
+    let orchestrator = Orchestrator::new(store.clone(), settings);
+    let lost = orchestrator.submit(&actor, &project, skipping_tests(TODO)).await.expect("submit");
+    // Admitted and recorded as queued, but nothing of its workflow reached the queue.
+    let admitted = store.generations.admit_next(2).await.expect("admit").expect("admitted");
+    assert_eq!(admitted.id, lost.id);
+    store.generations.mark_dispatched(&actor.org, &lost.id).await.expect("dispatched");
+    let _worker = start_worker(&orchestrator);
+    let finished = wait_finished(&store, &actor, std::slice::from_ref(&lost.id)).await;
+    assert_eq!(finished[0].status, "succeeded", "{finished:?}");
+    assert_complete_stream(&store, &actor, &lost.id, "succeeded").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_backend_a_generation_whose_workflow_was_lost_is_queued_again() {
+    a_generation_whose_workflow_was_lost_is_queued_again(sqlite().await).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_backend_a_generation_whose_workflow_was_lost_is_queued_again() {
+    let Some(backend) = postgres().await else { return };
+    a_generation_whose_workflow_was_lost_is_queued_again(backend).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_backend_a_worker_that_loses_the_database_is_replaced() {
+    a_worker_that_loses_the_database_is_replaced(sqlite().await).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_backend_a_worker_that_loses_the_database_is_replaced() {
+    let Some(backend) = postgres().await else { return };
+    a_worker_that_loses_the_database_is_replaced(backend).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

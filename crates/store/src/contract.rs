@@ -109,6 +109,7 @@ contract_tests!(
     generation_events_are_numbered_without_gaps_and_replayed_from_any_point,
     generations_are_admitted_within_each_organisations_limit_in_queue_order,
     generation_steps_run_until_they_succeed_and_never_after,
+    stalled_generations_are_released_to_be_queued_again,
     generations_are_cancelled_once_and_finish_only_while_running,
     file_versions_are_numbered_guarded_and_kept_per_organisation,
     refinements_link_their_parent_and_keep_decisions_per_organisation,
@@ -753,6 +754,55 @@ async fn generation_steps_run_until_they_succeed_and_never_after(store: &Store) 
     store.generations.set_spec(&actor.org, &id, "{\"name\":\"x\"}").await.expect("spec");
     let kept = store.generations.get(&actor.org, &id).await.expect("get");
     assert_eq!(kept.spec.as_deref(), Some("{\"name\":\"x\"}"));
+}
+
+async fn stalled_generations_are_released_to_be_queued_again(store: &Store) {
+    let actor = local_actor(store).await;
+    let project = store.projects.create(&actor, new_project("Stalls")).await.expect("project");
+    let id = store.generations.create(&actor, &project.id, queued("app")).await.expect("create").id;
+    let generations = &store.generations;
+    while generations.admit_next(100).await.expect("admit").is_some() {}
+    generations.mark_dispatched(&actor.org, &id).await.expect("dispatched");
+    let dispatched = now_millis() + 1;
+    tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+    let target = &id;
+    let undispatched = |before: i64| async move {
+        let found = generations.undispatched(before).await.expect("undispatched");
+        found.into_iter().any(|generation| &generation.id == target)
+    };
+    // Dispatched after the quiet began: not stalled.
+    assert_eq!(generations.release_stalled(0).await.expect("release"), 0);
+    let step = NewStep {
+        step: "planner".into(),
+        role: "planner".into(),
+        position: 1,
+        input: "{}".into(),
+        worker: "w1".into(),
+    };
+    let attempt = match generations.begin_step(&actor.org, &id, &step, "step_started").await {
+        Ok(StepStart::Run { attempt }) => attempt,
+        other => panic!("{other:?}"),
+    };
+    // A running step is progress, however quiet.
+    tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+    assert_eq!(generations.release_stalled(now_millis()).await.expect("release"), 0);
+    let finished = ("step_finished", "{}");
+    let done = generations.finish_step(&actor.org, &id, "planner", attempt, Ok("{}"), finished);
+    assert!(done.await.expect("finish"));
+    // Events since the quiet began are progress too.
+    assert_eq!(generations.release_stalled(dispatched).await.expect("release"), 0);
+    assert!(!undispatched(now_millis() + 1).await);
+    // Nothing running and nothing said since: released, then found by the sweep.
+    tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+    assert!(generations.release_stalled(now_millis()).await.expect("release") >= 1);
+    assert!(undispatched(now_millis() + 1).await);
+    // A finished generation is never released.
+    let failed = GenerationOutcome::Failed { error: "no".into() };
+    generations.finish(&actor.org, &id, &failed, "{}").await.expect("finish");
+    generations.mark_dispatched(&actor.org, &id).await.expect("dispatched");
+    tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+    generations.release_stalled(now_millis()).await.expect("release");
+    assert!(!undispatched(now_millis() + 1).await);
 }
 
 async fn generations_are_cancelled_once_and_finish_only_while_running(store: &Store) {

@@ -62,6 +62,12 @@ pub trait GenerationStore: Send + Sync {
     /// queued (the admitting process died in between), across organisations.
     async fn undispatched(&self, before: i64) -> Result<Vec<Generation>>;
 
+    /// Marks as never queued the running generations whose workflow looks lost: queued
+    /// before `quiet_since`, no step running and no event since then (a worker that died
+    /// between two steps, a fan-in that gave up). The sweep of [`Self::undispatched`] then
+    /// queues them again; finished steps are not run twice. Returns how many.
+    async fn release_stalled(&self, quiet_since: i64) -> Result<u64>;
+
     /// 1 for the next generation of the organisation to start; `None` unless queued.
     async fn queue_position(&self, org: &OrgId, id: &GenerationId) -> Result<Option<i64>>;
 

@@ -842,6 +842,21 @@ AUDIT_INSERT, AUDIT_LIST, MEMBERSHIP, MEMBERSHIPS_OF_USER, MembershipRow,
                     .map_err(StoreError::Database)
             }
 
+            async fn release_stalled(&self, quiet_since: i64) -> Result<u64> {
+                const SQL: &str = "UPDATE generations SET dispatched_at = NULL WHERE status = 'running' \
+                     AND dispatched_at < $1 \
+                     AND NOT EXISTS (SELECT 1 FROM generation_steps s WHERE s.generation_id = generations.id \
+                         AND s.status = 'running') \
+                     AND NOT EXISTS (SELECT 1 FROM generation_events e WHERE e.generation_id = generations.id \
+                         AND e.created_at >= $1)";
+                sqlx::query(SQL)
+                    .bind(quiet_since)
+                    .execute(&self.pool)
+                    .await
+                    .map(|done| done.rows_affected())
+                    .map_err(StoreError::Database)
+            }
+
             async fn queue_position(&self, org: &OrgId, id: &GenerationId) -> Result<Option<i64>> {
                 const SQL: &str = "SELECT COUNT(*) FROM generations q WHERE q.organization_id = $1 \
                      AND q.status = 'queued' AND (q.queued_at < $2 OR (q.queued_at = $2 AND q.id <= $3))";

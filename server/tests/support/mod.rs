@@ -71,9 +71,23 @@ pub fn start_server(mut command: Command) -> (Running, String) {
             break rest.to_owned();
         }
     };
-    // Keep draining the log so the server never blocks on a full pipe.
-    std::thread::spawn(move || for _ in lines {});
+    // Keep draining the log so the server never blocks on a full pipe; its warnings and
+    // errors go with the test's output, shown when it fails.
+    std::thread::spawn(move || {
+        for line in lines.map_while(Result::ok) {
+            let event: Value = serde_json::from_str(&line).unwrap_or_default();
+            if matches!(event["level"].as_str(), Some("WARN" | "ERROR")) {
+                eprintln!("server: {line}");
+            }
+        }
+    });
     (running, format!("http://{address}"))
+}
+
+/// An HTTP client for the tests: a request (event streams included) that takes longer than
+/// ten minutes fails the test instead of holding it up.
+pub fn http_client() -> reqwest::Client {
+    reqwest::Client::builder().timeout(Duration::from_secs(600)).build().expect("client")
 }
 
 /// One server-sent event: its number, kind and JSON data.

@@ -12,13 +12,78 @@ use ql_store::{Actor, Generation, GenerationId, NewProject, Store};
 /// A store of its own: a temporary SQLite file, or a private PostgreSQL schema.
 pub struct Backend {
     pub store: Store,
+    reach: Reach,
     _dir: tempfile::TempDir,
+}
+
+/// How a test reaches the store's database behind the store's back, to take it away.
+enum Reach {
+    SqliteFile(std::path::PathBuf),
+    /// The server's address and the test's private schema.
+    Postgres {
+        url: String,
+        schema: String,
+    },
+}
+
+impl Backend {
+    /// Takes the database away from the workers of `queue` for `outage`: on SQLite another
+    /// connection holds the write lock (longer than the store waits for it); on PostgreSQL
+    /// every heartbeat of theirs fails (a trigger on apalis's shared workers table, limited
+    /// to this test's queue).
+    pub async fn cut_off(&self, queue: &str, outage: Duration) {
+        match &self.reach {
+            Reach::SqliteFile(path) => {
+                use sqlx::Connection;
+                let url = format!("sqlite://{}", path.display());
+                let mut holder = sqlx::SqliteConnection::connect(&url).await.expect("connect");
+                sqlx::raw_sql("BEGIN EXCLUSIVE").execute(&mut holder).await.expect("lock");
+                tokio::time::sleep(outage).await;
+                sqlx::raw_sql("ROLLBACK").execute(&mut holder).await.expect("unlock");
+            }
+            Reach::Postgres { url, schema } => {
+                let admin = sqlx::PgPool::connect(url).await.expect("postgres");
+                let refuse = format!(
+                    "CREATE FUNCTION {schema}.refuse_heartbeats() RETURNS trigger LANGUAGE plpgsql \
+                     AS $$ BEGIN RAISE EXCEPTION 'the database is away'; END $$; \
+                     CREATE TRIGGER refuse_{schema} BEFORE UPDATE ON apalis.workers FOR EACH ROW \
+                     WHEN (OLD.worker_type = '{queue}') EXECUTE FUNCTION {schema}.refuse_heartbeats();"
+                );
+                sqlx::raw_sql(sqlx::AssertSqlSafe(refuse)).execute(&admin).await.expect("refuse");
+                tokio::time::sleep(outage).await;
+                let back = format!("DROP TRIGGER refuse_{schema} ON apalis.workers");
+                sqlx::raw_sql(sqlx::AssertSqlSafe(back)).execute(&admin).await.expect("back");
+            }
+        }
+    }
+
+    /// The apalis workers ever registered on `queue`.
+    pub async fn workers_registered(&self, queue: &str) -> i64 {
+        match &self.store.pool {
+            ql_store::Pool::Sqlite(pool) => {
+                sqlx::query_scalar("SELECT COUNT(*) FROM Workers WHERE worker_type = $1")
+                    .bind(queue)
+                    .fetch_one(pool)
+                    .await
+                    .expect("workers")
+            }
+            ql_store::Pool::Postgres(pool) => {
+                sqlx::query_scalar("SELECT COUNT(*) FROM apalis.workers WHERE worker_type = $1")
+                    .bind(queue)
+                    .fetch_one(pool)
+                    .await
+                    .expect("workers")
+            }
+        }
+    }
 }
 
 pub async fn sqlite() -> Backend {
     let dir = tempfile::tempdir().expect("dir");
-    let url = format!("sqlite://{}", dir.path().join("ql.db").display());
-    Backend { store: Store::connect(&url).await.expect("store"), _dir: dir }
+    let path = dir.path().join("ql.db");
+    let url = format!("sqlite://{}", path.display());
+    let store = Store::connect(&url).await.expect("store");
+    Backend { store, reach: Reach::SqliteFile(path), _dir: dir }
 }
 
 pub async fn postgres() -> Option<Backend> {
@@ -29,9 +94,10 @@ pub async fn postgres() -> Option<Backend> {
         .execute(&admin)
         .await
         .expect("schema");
-    let url = format!("{url}?options=-c%20search_path%3D{schema},public");
-    let store = Store::connect(&url).await.expect("store");
-    Some(Backend { store, _dir: tempfile::tempdir().expect("dir") })
+    let store_url = format!("{url}?options=-c%20search_path%3D{schema},public");
+    let store = Store::connect(&store_url).await.expect("store");
+    let reach = Reach::Postgres { url, schema };
+    Some(Backend { store, reach, _dir: tempfile::tempdir().expect("dir") })
 }
 
 pub fn uuid_like() -> String {

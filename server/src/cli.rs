@@ -121,6 +121,9 @@ fn run(cli: Cli) -> anyhow::Result<()> {
     }
     let config = Config::load(cli.config.as_deref())?;
     crate::telemetry::init(&config.log)?;
+    if matches!(cli.command, Some(Command::Worker)) {
+        crate::priority::yield_to_interactive_work(config.generations.worker_nice);
+    }
     // One thread: tokio's current-thread scheduler, which wakes no other thread per event —
     // the least CPU per request for a gateway on a small machine.
     let mut runtime = match config.http.worker_threads {

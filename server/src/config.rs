@@ -102,6 +102,10 @@ pub struct GenerationsConfig {
     /// The job queue's name. On PostgreSQL the queue's tables sit in the shared `apalis`
     /// schema: installations sharing one database need names of their own. Env: `QL_GENERATION_QUEUE`.
     pub queue: String,
+    /// How much a `quantumlayer worker` process yields the CPU (its nice value, 0 to 19):
+    /// generations are batch work, while web processes serve pages and event streams to
+    /// people waiting on them. Env: `QL_WORKER_NICE`.
+    pub worker_nice: i32,
 }
 
 impl Default for GenerationsConfig {
@@ -113,6 +117,7 @@ impl Default for GenerationsConfig {
             concurrent_tests: defaults.concurrent_tests,
             test_timeout_secs: defaults.test_timeout.as_secs(),
             queue: defaults.queue,
+            worker_nice: 10,
         }
     }
 }
@@ -231,6 +236,7 @@ const ENV_VARS: &[(&str, Setter)] = &[
     ("QL_GENERATION_TEST_RUNS", |c, v| parse_into(&mut c.generations.concurrent_tests, v)),
     ("QL_GENERATION_TEST_TIMEOUT_SECS", |c, v| parse_into(&mut c.generations.test_timeout_secs, v)),
     ("QL_GENERATION_QUEUE", |c, v| set(&mut c.generations.queue, v.to_owned())),
+    ("QL_WORKER_NICE", |c, v| parse_into(&mut c.generations.worker_nice, v)),
 ];
 
 /// What cargo-leptos sets when it runs the server; below `QL_*` in priority.
@@ -418,6 +424,8 @@ concurrent_tests = 2
 test_timeout_secs = 300
 # The job queue's name; on PostgreSQL, installations sharing a database need their own. QL_GENERATION_QUEUE
 queue = "ql-generations"
+# How much a `quantumlayer worker` process yields the CPU to web processes (nice, 0-19). QL_WORKER_NICE
+worker_nice = 10
 # A worker beats every 2 s; one silent for 6 s is presumed dead and its steps run again elsewhere.
 
 [router]

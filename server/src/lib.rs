@@ -9,6 +9,7 @@ pub mod cli;
 pub mod config;
 mod generate_command;
 mod middleware;
+mod priority;
 mod router;
 mod routes;
 mod secret_key;

@@ -32,6 +32,23 @@ pub const SESSION_COOKIE: &str = "ql_session";
 
 /// Opens the database (migrating it) and builds the services over it.
 pub async fn open_services(config: &Config) -> anyhow::Result<Services> {
+    open_services_as(config, Lifetime::Command).await
+}
+
+/// How long a process that opens the services runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Lifetime {
+    /// A command that does one thing and exits.
+    Command,
+    /// A server or worker: keeps database connections warm.
+    Serving,
+}
+
+/// Opens the services for a process of this lifetime.
+pub(crate) async fn open_services_as(
+    config: &Config,
+    lifetime: Lifetime,
+) -> anyhow::Result<Services> {
     if config.database_url.is_none() {
         std::fs::create_dir_all(&config.data_dir).with_context(|| {
             format!("cannot create the data directory {}", config.data_dir.display())
@@ -42,7 +59,10 @@ pub async fn open_services(config: &Config) -> anyhow::Result<Services> {
         &|name| std::env::var(name).ok(),
         &ql_engine::builtin_model::provider,
     )?;
-    let store = Store::connect(&config.database_url()).await?;
+    let store = match lifetime {
+        Lifetime::Command => Store::connect(&config.database_url()).await?,
+        Lifetime::Serving => Store::connect_for_serving(&config.database_url()).await?,
+    };
     let (counters, cache): (
         std::sync::Arc<dyn ql_services::Counters>,
         Option<std::sync::Arc<dyn ql_services::AnswerCache>>,
@@ -186,7 +206,7 @@ fn request_span(request: &axum::http::Request<axum::body::Body>) -> tracing::Spa
 /// Serves until SIGTERM or Ctrl-C, then finishes the requests in flight; with `worker`, also
 /// runs generations in this process.
 pub async fn serve(config: Config, worker: bool) -> anyhow::Result<()> {
-    let services = open_services(&config).await?;
+    let services = open_services_as(&config, Lifetime::Serving).await?;
     DbSessionStore::new(services.store().sessions.clone())
         .spawn_expiry_task(Duration::from_secs(3600));
     v1::spawn_health_probes(&services);
@@ -213,7 +233,7 @@ fn spawn_worker(services: &Services, config: &Config) -> anyhow::Result<()> {
 
 /// Runs a generation worker without the web server, until SIGTERM or Ctrl-C.
 pub async fn serve_worker(config: Config) -> anyhow::Result<()> {
-    let services = open_services(&config).await?;
+    let services = open_services_as(&config, Lifetime::Serving).await?;
     let key = crate::secret_key::capsule_key(&config.data_dir)?;
     services.run_generation_worker(key, shutdown_signal()).await?;
     tracing::info!("worker stopped");
@@ -225,7 +245,7 @@ pub async fn serve_gateway(
     config: Config,
     listen: Option<std::net::SocketAddr>,
 ) -> anyhow::Result<()> {
-    let services = open_services(&config).await?;
+    let services = open_services_as(&config, Lifetime::Serving).await?;
     v1::spawn_health_probes(&services);
     let router = Router::new()
         .route("/healthz", get(health::alive))

@@ -32,6 +32,11 @@ impl Harness {
     }
 
     async fn postgres() -> Option<Self> {
+        Self::postgres_keeping(0).await
+    }
+
+    /// A private schema on the test server, through a pool that keeps `warm` connections.
+    async fn postgres_keeping(warm: u32) -> Option<Self> {
         let url = std::env::var("QL_TEST_POSTGRES_URL").ok()?;
         let schema = format!("contract_{}", uuid::Uuid::now_v7().simple());
         let admin = sqlx::PgPool::connect(&url).await.expect("QL_TEST_POSTGRES_URL reachable");
@@ -44,7 +49,7 @@ impl Harness {
         let options = PgConnectOptions::from_str(&url)
             .expect("postgres url")
             .options([("search_path", schema.as_str())]);
-        let store = crate::postgres::PostgresStore::connect_with(options, &url)
+        let store = crate::postgres::PostgresStore::connect_with(options, &url, warm)
             .await
             .expect("postgres store");
         Some(Self {
@@ -115,6 +120,20 @@ contract_tests!(
     refinements_link_their_parent_and_keep_decisions_per_organisation,
     each_projects_latest_generation_is_found_within_its_organisation,
 );
+
+#[tokio::test]
+async fn postgres_backend_a_serving_store_keeps_its_connections_warm() {
+    let Some(harness) = Harness::postgres_keeping(crate::WARM_CONNECTIONS).await else { return };
+    let crate::Pool::Postgres(pool) = &harness.store.pool else { panic!("a PostgreSQL pool") };
+    // Opened in the background after connecting, and kept.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while pool.size() < crate::WARM_CONNECTIONS && std::time::Instant::now() < deadline {
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(pool.size(), crate::WARM_CONNECTIONS);
+    assert!(pool.num_idle() >= crate::WARM_CONNECTIONS as usize - 1);
+    harness.finish().await;
+}
 
 async fn local_actor(store: &Store) -> Actor {
     let user = store.accounts.local_user().await.expect("local user");

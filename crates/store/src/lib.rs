@@ -105,14 +105,29 @@ impl std::fmt::Debug for Store {
     }
 }
 
+/// PostgreSQL connections a serving process keeps open (of at most 16).
+pub const WARM_CONNECTIONS: u32 = 8;
+
 impl Store {
     /// Opens the database named by `url`, creating a SQLite file if it does not exist,
     /// and applies every pending migration.
     pub async fn connect(url: &str) -> Result<Self> {
+        Self::connect_keeping(url, 0).await
+    }
+
+    /// The same, for a long-running process: on PostgreSQL it keeps
+    /// [`WARM_CONNECTIONS`] open once made, so that a burst of queries (an event announced to
+    /// many streams) does not wait for new server processes to start — each costs tens of
+    /// milliseconds on a busy machine, which showed as the tail of event delivery.
+    pub async fn connect_for_serving(url: &str) -> Result<Self> {
+        Self::connect_keeping(url, WARM_CONNECTIONS).await
+    }
+
+    async fn connect_keeping(url: &str, warm: u32) -> Result<Self> {
         if url.starts_with("sqlite:") {
             sqlite::SqliteStore::connect(url).await.map(Self::from_sqlite)
         } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
-            postgres::PostgresStore::connect(url).await.map(Self::from_postgres)
+            postgres::PostgresStore::connect(url, warm).await.map(Self::from_postgres)
         } else {
             Err(StoreError::UnsupportedUrl(redact_url(url)))
         }

@@ -9,23 +9,32 @@ use crate::sql::impl_sql_store;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations/postgres");
 
+/// Connections one process opens at most.
+const MAX_CONNECTIONS: u32 = 16;
+
 /// Every aggregate on one PostgreSQL database.
 pub(crate) struct PostgresStore {
     pub(crate) pool: PgPool,
 }
 
 impl PostgresStore {
-    /// Connects to a `postgres://` URL and migrates the database.
-    pub(crate) async fn connect(url: &str) -> crate::Result<Self> {
+    /// Connects to a `postgres://` URL and migrates the database, keeping `warm` connections
+    /// open once made (see [`crate::Store::connect_for_serving`]).
+    pub(crate) async fn connect(url: &str, warm: u32) -> crate::Result<Self> {
         let options = PgConnectOptions::from_str(url)
             .map_err(|source| crate::StoreError::Connect { url: crate::redact_url(url), source })?;
-        Self::connect_with(options, url).await
+        Self::connect_with(options, url, warm).await
     }
 
     /// Connects with explicit options (tests use this to pin a private schema).
-    pub(crate) async fn connect_with(options: PgConnectOptions, url: &str) -> crate::Result<Self> {
+    pub(crate) async fn connect_with(
+        options: PgConnectOptions,
+        url: &str,
+        warm: u32,
+    ) -> crate::Result<Self> {
         let pool = PgPoolOptions::new()
-            .max_connections(16)
+            .min_connections(warm.min(MAX_CONNECTIONS))
+            .max_connections(MAX_CONNECTIONS)
             .acquire_timeout(Duration::from_secs(10))
             .connect_with(options)
             .await

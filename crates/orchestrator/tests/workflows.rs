@@ -38,7 +38,7 @@ async fn generations_run_to_one_verified_capsule_each(backend: Backend) {
         assert_eq!(generation.status, "queued");
         ids.push(generation.id);
     }
-    let _worker = start_worker(&orchestrator);
+    let worker = start_worker(&orchestrator);
     let finished = wait_finished(&store, &actor, &ids).await;
     for generation in &finished {
         assert_eq!(generation.status, "succeeded", "{generation:?}");
@@ -63,6 +63,8 @@ async fn generations_run_to_one_verified_capsule_each(backend: Backend) {
     }
     let capsules = store.capsules.list(&actor.org, &project).await.expect("capsules");
     assert_eq!(capsules.len(), 3, "one capsule per generation");
+    drop(worker);
+    backend.finish().await;
 }
 
 async fn cancelled_generations_stop_and_say_who(backend: Backend) {
@@ -72,7 +74,7 @@ async fn cancelled_generations_stop_and_say_who(backend: Backend) {
     let queued = orchestrator.submit(&actor, &project, skipping_tests(TODO)).await.expect("submit");
     let cancelled = orchestrator.cancel(&actor, &queued.id).await.expect("cancel");
     assert_eq!(cancelled.cancelled_by.as_ref(), Some(&actor.user));
-    let _worker = start_worker(&orchestrator);
+    let worker = start_worker(&orchestrator);
     // A later one runs; the cancelled one never starts.
     let next = orchestrator.submit(&actor, &project, skipping_tests(TODO)).await.expect("submit");
     let finished = wait_finished(&store, &actor, std::slice::from_ref(&next.id)).await;
@@ -84,6 +86,8 @@ async fn cancelled_generations_stop_and_say_who(backend: Backend) {
         ["queued", "cancelled"]
     );
     assert!(store.generations.steps(&actor.org, &queued.id).await.expect("steps").is_empty());
+    drop(worker);
+    backend.finish().await;
 }
 
 /// apalis stops a worker at its first failed heartbeat or acknowledgement; the orchestrator
@@ -94,7 +98,7 @@ async fn a_worker_that_loses_the_database_is_replaced(backend: Backend) {
     let settings = settings();
     let queue = settings.queue.clone();
     let orchestrator = Orchestrator::new(store.clone(), settings);
-    let _worker = start_worker(&orchestrator);
+    let worker = start_worker(&orchestrator);
     let before = orchestrator.submit(&actor, &project, skipping_tests(TODO)).await.expect("submit");
     wait_finished(&store, &actor, std::slice::from_ref(&before.id)).await;
     assert_eq!(backend.workers_registered(&queue).await, 1);
@@ -106,6 +110,8 @@ async fn a_worker_that_loses_the_database_is_replaced(backend: Backend) {
     assert_complete_stream(&store, &actor, &after.id, "succeeded").await;
     // The first worker died of the outage and another took its place.
     assert!(backend.workers_registered(&queue).await >= 2);
+    drop(worker);
+    backend.finish().await;
 }
 
 /// A running generation whose workflow is not in the job queue (its tasks lost) is found by
@@ -120,10 +126,12 @@ async fn a_generation_whose_workflow_was_lost_is_queued_again(backend: Backend) 
     let admitted = store.generations.admit_next(2).await.expect("admit").expect("admitted");
     assert_eq!(admitted.id, lost.id);
     store.generations.mark_dispatched(&actor.org, &lost.id).await.expect("dispatched");
-    let _worker = start_worker(&orchestrator);
+    let worker = start_worker(&orchestrator);
     let finished = wait_finished(&store, &actor, std::slice::from_ref(&lost.id)).await;
     assert_eq!(finished[0].status, "succeeded", "{finished:?}");
     assert_complete_stream(&store, &actor, &lost.id, "succeeded").await;
+    drop(worker);
+    backend.finish().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

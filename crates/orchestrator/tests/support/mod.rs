@@ -57,6 +57,16 @@ impl Backend {
         }
     }
 
+    /// Drops the test's PostgreSQL schema (a SQLite file goes with its directory). Stop the
+    /// test's workers first.
+    pub async fn finish(self) {
+        if let Reach::Postgres { url, schema } = &self.reach {
+            let admin = sqlx::PgPool::connect(url).await.expect("postgres");
+            let drop = format!("DROP SCHEMA {schema} CASCADE");
+            sqlx::raw_sql(sqlx::AssertSqlSafe(drop)).execute(&admin).await.expect("drop schema");
+        }
+    }
+
     /// The apalis workers ever registered on `queue`.
     pub async fn workers_registered(&self, queue: &str) -> i64 {
         match &self.store.pool {

@@ -62,10 +62,11 @@ pub trait GenerationStore: Send + Sync {
     /// queued (the admitting process died in between), across organisations.
     async fn undispatched(&self, before: i64) -> Result<Vec<Generation>>;
 
-    /// Marks as never queued the running generations whose workflow looks lost: queued
-    /// before `quiet_since`, no step running and no event since then (a worker that died
-    /// between two steps, a fan-in that gave up). The sweep of [`Self::undispatched`] then
-    /// queues them again; finished steps are not run twice. Returns how many.
+    /// Marks as never queued the running generations whose workflow looks lost: handed to
+    /// the job queue before `quiet_since`, no step running and no event since then (a worker
+    /// that died between two steps, a fan-in that gave up), across organisations — like
+    /// [`Self::undispatched`], a sweep of the whole installation that returns only a count.
+    /// That sweep then queues them again; finished steps are not run twice.
     async fn release_stalled(&self, quiet_since: i64) -> Result<u64>;
 
     /// 1 for the next generation of the organisation to start; `None` unless queued.

@@ -74,7 +74,14 @@ pub fn start_server(mut command: Command) -> (Running, String) {
     // Keep draining the log so the server never blocks on a full pipe; its warnings and
     // errors go with the test's output, shown when it fails.
     std::thread::spawn(move || {
-        for line in lines.map_while(Result::ok) {
+        for line in lines {
+            // A line that is not UTF-8 is skipped, not the end of draining: a full pipe
+            // would stop the server.
+            let line = match line {
+                Ok(line) => line,
+                Err(error) if error.kind() == std::io::ErrorKind::InvalidData => continue,
+                Err(_) => break,
+            };
             let event: Value = serde_json::from_str(&line).unwrap_or_default();
             if matches!(event["level"].as_str(), Some("WARN" | "ERROR")) {
                 eprintln!("server: {line}");

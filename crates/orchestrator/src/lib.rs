@@ -9,6 +9,7 @@
 mod agents;
 mod error;
 pub mod events;
+mod fan_in;
 pub mod models;
 mod steps;
 mod worker;

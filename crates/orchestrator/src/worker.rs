@@ -11,7 +11,9 @@
 //! lost on the way (a fan-in that gave up, a task acknowledged but never followed) shows as a
 //! running generation with no step running and nothing said for [`Settings::stall_after`]
 //! (2 min), and is queued again the same way — finished steps are reused, not re-run. A
-//! worker that apalis stops (it gives up at the first failed heartbeat) is replaced.
+//! worker that apalis stops (it gives up at the first failed heartbeat) is replaced. A
+//! fan-in waits for its coders at most [`crate::fan_in::HOLD`] (2 s) in a slot before it
+//! gives the slot up and looks again later, so waiting fan-ins never starve their coders.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -29,6 +31,7 @@ use ql_store::{Generation, Pool, Store, now_millis};
 
 use crate::agents;
 use crate::events::{Publisher, kind};
+use crate::fan_in::PatientFanIn;
 use crate::steps::{self, QueueError, Role, Ticket};
 use crate::{OrchestratorError, Result};
 
@@ -342,16 +345,19 @@ macro_rules! run_on_storage {
     ($storage:expr, $context:expr, $wake:expr, $signal:expr) => {{
         let (storage, context) = ($storage, $context);
         let push = storage.clone();
-        let scheduler = tokio::spawn(schedule(context.clone(), $wake, move |ticket| {
+        // A set, so that the scheduler stops with the worker however this future ends.
+        let mut scheduler = tokio::task::JoinSet::new();
+        scheduler.spawn(schedule(context.clone(), $wake, move |ticket| {
             let mut push = push.clone();
             async move { push.push_start(ticket).await.map_err(OrchestratorError::queue) }
         }));
         let worker = WorkerBuilder::new(context.worker.as_str())
-            .backend(storage)
+            .backend(storage.clone())
             .concurrency(context.settings.concurrency)
+            .layer(PatientFanIn::new(storage))
             .build(generation_flow!(context.clone()));
         let ran = worker.run_until($signal).await;
-        scheduler.abort();
+        scheduler.abort_all();
         ran.map_err(OrchestratorError::queue)
     }};
 }

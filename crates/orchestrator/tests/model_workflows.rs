@@ -9,18 +9,20 @@
 mod support;
 
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, Ordering::SeqCst};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use ql_engine::model_generation::{ChatModel, TextPiece, TextStream};
 use ql_engine::spec::AppSpec;
 use ql_engine::stacks::Stack;
-use ql_orchestrator::{ModelSource, Orchestrator};
+use ql_orchestrator::{ModelSource, Orchestrator, Settings};
 use ql_router::wire::{ChatRequest, Usage};
 use ql_router::{Completion, RouterError};
 use ql_store::{Generation, GenerationEvent, NewGeneration};
 use support::{
-    Backend, assert_complete_stream, owner, settings, sqlite, start_worker_with, wait_finished,
+    Backend, assert_complete_stream, owner, postgres, settings, sqlite, start_killable_worker_with,
+    start_worker_with, wait_finished,
 };
 
 const LIBRARY: &str = "A library where members borrow books. Books have a title, an author and an ISBN. Members have a name and an email.";
@@ -36,6 +38,8 @@ struct Script {
     syntax_error_in: Option<String>,
     /// Answer every module with a file outside the project.
     escape: bool,
+    /// The first module asked for never gets an answer (a worker stuck on it can only die).
+    stall_first_module: bool,
 }
 
 /// A model that writes what the built-in templates would, as a stream.
@@ -46,11 +50,19 @@ struct TemplateWriter {
     calls: Mutex<BTreeMap<String, usize>>,
     /// The path given a syntax error, and its correct contents.
     broken: Mutex<Option<(String, String)>>,
+    /// Whether a module's request was left without an answer.
+    stalled: AtomicBool,
 }
 
 impl TemplateWriter {
     fn new(script: Script) -> Self {
-        Self { script, spec: Mutex::new(None), calls: Mutex::default(), broken: Mutex::new(None) }
+        Self {
+            script,
+            spec: Mutex::new(None),
+            calls: Mutex::default(),
+            broken: Mutex::new(None),
+            stalled: AtomicBool::new(false),
+        }
     }
 
     fn count(&self, what: &str) -> usize {
@@ -135,6 +147,10 @@ impl ChatModel for TemplateWriter {
 
     async fn chat_stream(&self, request: &ChatRequest) -> Result<TextStream, RouterError> {
         let (module, text) = self.answer(request)?;
+        let is_module = module != "spec" && module != "repair";
+        if self.script.stall_first_module && is_module && !self.stalled.swap(true, SeqCst) {
+            return Ok(Box::pin(futures::stream::pending()));
+        }
         let breaks = self.script.broken_stream.contains(&module) && self.calls(&module) == 1;
         let chars: Vec<char> = text.chars().collect();
         let mut pieces: Vec<Result<TextPiece, RouterError>> = chars
@@ -337,4 +353,54 @@ async fn refusals_fail_the_generation_without_retries() {
     assert_eq!(generation.status, "failed");
     let failed = events.last().map(data).expect("final event");
     assert!(failed.to_string().contains("nobody"), "{failed}");
+}
+
+/// A worker dies while one of its coders waits on the model. The other worker, with one slot,
+/// runs the remaining coders and then the fan-in's collector, which waits for the dead
+/// worker's coders; those come back to the queue only after that (as orphans, once the dead
+/// worker missed its heartbeats). The collector must give its slot up to them, or the
+/// generation never finishes.
+async fn a_fan_in_gives_way_to_the_coders_it_waits_for(backend: Backend) {
+    let store = backend.store.clone();
+    let (actor, project) = owner(&store).await;
+    // Orphans are taken over 5 s after their worker's last beat: by then the collector
+    // has long had the second worker's only slot.
+    let settings = Settings {
+        concurrency: 1,
+        heartbeat: Duration::from_secs(1),
+        missed_heartbeats: 5,
+        ..settings()
+    };
+    let orchestrator = Orchestrator::new(store.clone(), settings);
+    let script = Script { stall_first_module: true, ..Script::default() };
+    let writer = Arc::new(TemplateWriter::new(script));
+    let generation =
+        orchestrator.submit(&actor, &project, on("writer", LIBRARY)).await.expect("submit");
+    let first = start_killable_worker_with(&orchestrator, Arc::new(Writers(writer.clone())));
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while !writer.stalled.load(SeqCst) {
+        assert!(std::time::Instant::now() < deadline, "no coder started");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    first.kill();
+    let second = start_worker_with(&orchestrator, Arc::new(Writers(writer.clone())));
+    let finished = wait_finished(&store, &actor, std::slice::from_ref(&generation.id)).await;
+    assert_eq!(finished[0].status, "succeeded", "{:?}", finished[0].error);
+    assert_complete_stream(&store, &actor, &generation.id, "succeeded").await;
+    let steps = store.generations.steps(&actor.org, &generation.id).await.expect("steps");
+    let stalled: Vec<_> = steps.iter().filter(|step| step.attempts > 1).collect();
+    assert_eq!(stalled.len(), 1, "only the stalled coder ran twice: {steps:?}");
+    drop(second);
+    backend.finish().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_backend_a_fan_in_gives_way_to_the_coders_it_waits_for() {
+    a_fan_in_gives_way_to_the_coders_it_waits_for(sqlite().await).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_backend_a_fan_in_gives_way_to_the_coders_it_waits_for() {
+    let Some(backend) = postgres().await else { return };
+    a_fan_in_gives_way_to_the_coders_it_waits_for(backend).await;
 }

@@ -160,6 +160,29 @@ pub fn start_worker_with(
     stop
 }
 
+/// A worker that can also end the way a killed process's would: at once, its tasks
+/// unacknowledged and its heartbeats stopped, so other workers take them over as orphans.
+pub struct Killable(tokio::task::JoinHandle<()>);
+
+impl Killable {
+    pub fn kill(self) {
+        self.0.abort();
+    }
+}
+
+pub fn start_killable_worker_with(
+    orchestrator: &Orchestrator,
+    models: Arc<dyn ModelSource>,
+) -> Killable {
+    let orchestrator = orchestrator.clone();
+    Killable(tokio::spawn(async move {
+        orchestrator
+            .run_worker(ql_capsule::InstallationKey::generate(), models, std::future::pending())
+            .await
+            .expect("worker");
+    }))
+}
+
 /// Starts a worker for `builtin` generations only.
 pub fn start_worker(orchestrator: &Orchestrator) -> tokio::sync::oneshot::Sender<()> {
     start_worker_with(orchestrator, Arc::new(NoModels))

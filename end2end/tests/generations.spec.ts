@@ -2,6 +2,7 @@
 // file tree fill from the event stream, reload while its tests run in the sandbox and keep
 // following, read a file, download the capsule and check its hash against the header.
 import { test, expect } from '@playwright/test';
+import { execFileSync } from 'child_process';
 import { createHash } from 'crypto';
 import { readFileSync } from 'fs';
 import { generateApp, hydrated, signIn } from './session';
@@ -195,6 +196,20 @@ test('a generated file is edited as versions, checked as typed, compared and res
   const shown = () =>
     page.evaluate(() => ((window as any).monaco?.editor?.getModels() ?? []).map((m: any) => m.getValue()).join(''));
   await expect.poll(shown).toContain('payload = eval(input())');
+
+  // The capsule downloaded now is a new one with the edit in it, its hash in the header.
+  const link = page.getByRole('region', { name: 'Generation' }).getByRole('link', { name: 'Download capsule' });
+  const download = page.waitForEvent('download');
+  await link.click();
+  const file = await download;
+  expect(file.suggestedFilename()).toMatch(/-edited-[0-9a-f]{12}\.zip$/);
+  const archive = await file.path();
+  const readEntry = 'import sys, zipfile; print(zipfile.ZipFile(sys.argv[1]).read(sys.argv[2]).decode())';
+  expect(execFileSync('python3', ['-c', readEntry, archive, 'app/main.py']).toString()).toContain(
+    'payload = eval(input())',
+  );
+  const response = await page.request.get((await link.getAttribute('href'))!);
+  expect(response.headers()['x-ql-sha256']).toBe(createHash('sha256').update(readFileSync(archive)).digest('hex'));
 
   // Restoring version 1 makes it version 3, with the generated text back.
   await history.getByRole('button', { name: 'Restore version 1' }).click();

@@ -186,6 +186,7 @@ fn capsule_verify_accepts_a_signed_capsule_and_refuses_a_changed_one() {
         },
         usage: ql_capsule::Usage::default(),
         validation: ql_capsule::ValidationReport::default(),
+        edited: None,
     };
     let files =
         [ql_capsule::ProjectFile { path: "app/main.py".into(), contents: b"print(1)\n".to_vec() }];

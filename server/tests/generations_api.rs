@@ -103,11 +103,22 @@ async fn generated_apps_are_submitted_followed_downloaded_and_cancelled_within_t
     let archive = download.bytes().await.expect("bytes");
     assert_eq!(hex::encode(sha2::Sha256::digest(&archive)), header);
     ql_capsule::verify(&archive, &ql_capsule::Limits::default()).expect("verifies");
+    // Nobody edited a file: the workspace's capsule is the generated one.
+    let workspace = client
+        .get(url(&format!("/api/generations/{id}/capsule")))
+        .bearer_auth(&key)
+        .send()
+        .await
+        .expect("download");
+    assert_eq!(workspace.status(), 200);
+    assert_eq!(workspace.headers()["x-ql-sha256"].to_str().expect("hash"), header);
+    assert_eq!(workspace.bytes().await.expect("bytes"), archive);
 
     // Another organisation: every id is unknown.
     for path in [
         format!("/api/generations/{id}"),
         format!("/api/generations/{id}/events"),
+        format!("/api/generations/{id}/capsule"),
         format!("/api/capsules/{capsule}"),
     ] {
         let answer = client.get(url(&path)).bearer_auth(&intruder).send().await.expect("get");

@@ -112,8 +112,9 @@ fn LiveGeneration(summary: GenerationSummary) -> impl IntoView {
                 {cancel_error}
             </p>
             <div class="actions">
-                {move || state.with(|s| s.capsule.clone()).map(|(capsule, _)| view! {
-                    <a class="button-primary" href=format!("/api/capsules/{capsule}") download="">"Download capsule"</a>
+                // With the workspace's edits, once there are any.
+                {move || state.with(|s| s.capsule.is_some()).then(|| view! {
+                    <a class="button-primary" href=format!("/api/generations/{}/capsule", id.get_value()) download="">"Download capsule"</a>
                 })}
                 <Show when=move || !state.with(LiveState::is_over)>
                     <ActionForm action=cancel>

@@ -12,6 +12,6 @@ mod signing;
 pub use archive::{Capsule, Limits, ProjectFile, Verified, build, verify};
 pub use error::CapsuleError;
 pub use manifest::{
-    Commands, FORMAT_VERSION, FileEntry, Manifest, Provenance, Usage, ValidationReport,
+    Commands, Edited, FORMAT_VERSION, FileEntry, Manifest, Provenance, Usage, ValidationReport,
 };
 pub use signing::{InstallationKey, SIGNATURE_ALGORITHM, Signature};

@@ -24,6 +24,22 @@ pub struct Manifest {
     pub provenance: Provenance,
     pub usage: Usage,
     pub validation: ValidationReport,
+    /// Set when people edited the generated files: the capsule they started from and which
+    /// files differ from it. Its `validation` then describes the edited files.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub edited: Option<Edited>,
+}
+
+/// How an edited capsule differs from the generated one it was made from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Edited {
+    /// The `id` of the generated capsule's manifest.
+    pub from: String,
+    /// Paths whose text people changed, sorted.
+    pub changed: Vec<String>,
+    /// Generated paths left out (files a refinement added and people rejected), sorted.
+    pub removed: Vec<String>,
 }
 
 /// One project file.

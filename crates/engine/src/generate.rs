@@ -328,6 +328,7 @@ pub fn pack(
             tests_failed: tests.map_or(0, |report| report.failed + report.errors),
             coverage_percent: tests.and_then(|report| report.coverage_percent),
         },
+        edited: None,
     };
     let project_files: Vec<ql_capsule::ProjectFile> = files
         .iter()

@@ -5,6 +5,7 @@
 //! version, the generated text, which is stored (as version 1) on its first save.
 
 mod diff;
+mod download;
 
 use std::collections::BTreeMap;
 
@@ -12,6 +13,7 @@ use ql_common::FieldError;
 use ql_store::{FileEdit, FileVersion, FileVersionSummary, Generation, GenerationId, StoreError};
 
 pub use diff::{DiffRow, MAX_DIFF_ROWS, side_by_side};
+pub use download::Download;
 
 use crate::{Principal, Result, ServiceError, Services};
 
@@ -220,42 +222,15 @@ impl Services {
 
 #[cfg(test)]
 mod tests {
-    use ql_store::{GenerationOutcome, NewGeneration};
-
     use super::*;
-    use crate::CapsuleInput;
-    use crate::testing::services;
-
-    /// A generation that succeeded with a capsule the built-in engine made.
-    async fn succeeded_generation(services: &Services, owner: &Principal) -> String {
-        let project = services.create_project(owner, "Edits", "").await.expect("project");
-        let input = CapsuleInput {
-            description: "Track expenses: each expense has an amount and a note.".into(),
-            stack: "python-fastapi".into(),
-            validate: false,
-        };
-        let capsule = services.generate_capsule(owner, &project.id, &input).await.expect("capsule");
-        let store = &services.store.generations;
-        let new = NewGeneration {
-            description: input.description,
-            stack: input.stack,
-            model: "builtin".into(),
-            run_tests: false,
-            ..NewGeneration::default()
-        };
-        let generation = store.create(&owner.actor(), &project.id, new).await.expect("create");
-        store.admit_next(4).await.expect("admit").expect("admitted");
-        let outcome = GenerationOutcome::Succeeded { capsule: capsule.id, report: "{}".into() };
-        store.finish(&owner.org_id, &generation.id, &outcome, "{}").await.expect("finish");
-        generation.id.0
-    }
+    use crate::testing::{EXPENSES, services, succeeded_generation};
 
     #[tokio::test]
     async fn files_are_edited_as_versions_compared_and_restored_by_their_organisation_only() {
         let (services, _dir) = services().await;
         let services = services.with_capsule_key(ql_capsule::InstallationKey::generate());
         let owner = services.sign_in_local().await.expect("sign in");
-        let id = succeeded_generation(&services, &owner).await;
+        let id = succeeded_generation(&services, &owner, EXPENSES).await;
         let files = services.workspace_files(&owner, &id).await.expect("files");
         let main = files.iter().find(|file| file.path == "app/main.py").expect("app/main.py");
         assert_eq!(main.version, 1);

@@ -27,7 +27,7 @@ pub use api_keys::{IssuedKey, KeyPrincipal, hash_key};
 pub use capsules::{CapsuleInput, CapsuleSummary, stacks};
 pub use dashboard::{MAX_CHART_DAYS, ProjectActivity};
 pub use error::ServiceError;
-pub use files::{DiffRow, MAX_DIFF_ROWS, WorkspaceFile, side_by_side};
+pub use files::{DiffRow, Download, MAX_DIFF_ROWS, WorkspaceFile, side_by_side};
 pub use generations::{GenerationInput, GenerationView, SpecPreview};
 pub use llm::cache::{AnswerCache, CacheMode, CacheSettings, RedisCache};
 pub use llm::quota::{Counters, MemoryCounters, QuotaSettings, Quotas, RedisCounters};
@@ -195,5 +195,37 @@ pub(crate) mod testing {
         )
         .expect("empty gateway");
         (super::Services::new(store, super::AuthMode::Local, gateway), dir)
+    }
+
+    pub(crate) const EXPENSES: &str = "Track expenses: each expense has an amount and a note.";
+
+    /// A generation of a new project that succeeded with a capsule the built-in engine made
+    /// from `description` (tests not run); its id.
+    pub(crate) async fn succeeded_generation(
+        services: &super::Services,
+        owner: &super::Principal,
+        description: &str,
+    ) -> String {
+        let project = services.create_project(owner, "Edits", "").await.expect("project");
+        let input = crate::CapsuleInput {
+            description: description.into(),
+            stack: "python-fastapi".into(),
+            validate: false,
+        };
+        let capsule = services.generate_capsule(owner, &project.id, &input).await.expect("capsule");
+        let store = &services.store.generations;
+        let new = ql_store::NewGeneration {
+            description: input.description,
+            stack: input.stack,
+            model: "builtin".into(),
+            run_tests: false,
+            ..ql_store::NewGeneration::default()
+        };
+        let generation = store.create(&owner.actor(), &project.id, new).await.expect("create");
+        store.admit_next(4).await.expect("admit").expect("admitted");
+        let outcome =
+            ql_store::GenerationOutcome::Succeeded { capsule: capsule.id, report: "{}".into() };
+        store.finish(&owner.org_id, &generation.id, &outcome, "{}").await.expect("finish");
+        generation.id.0
     }
 }

@@ -10,7 +10,9 @@
 //!   `Last-Event-ID` (or `?after=N`) resumes after that number; the stream ends after the
 //!   final event (`succeeded`, `failed` or `cancelled`);
 //! - `POST /api/generations/{id}/cancel`;
-//! - `GET /api/capsules/{id}` → the zip, its SHA-256 in `x-ql-sha256`.
+//! - `GET /api/capsules/{id}` → the zip, its SHA-256 in `x-ql-sha256`;
+//! - `GET /api/generations/{id}/capsule` → the same for the generation's capsule with the
+//!   workspace's edits: the generated capsule until a file is changed, then a new signed one.
 //!
 //! Errors are `{"kind", "message", "field"?}` with a stable `kind`; an unknown or another
 //! organisation's id is 404.
@@ -47,6 +49,7 @@ pub fn router(services: Services) -> Router {
         .route("/api/generations/{id}/events", get(events))
         .route("/api/generations/{id}/cancel", post(cancel))
         .route("/api/generations/{id}/refine", post(refine))
+        .route("/api/generations/{id}/capsule", get(workspace_capsule))
         .route("/api/capsules/{id}", get(capsule))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .with_state(services)
@@ -385,7 +388,20 @@ async fn capsule(
     Acting(principal): Acting,
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
-    let (name, sha256, archive) = services.capsule_download(&principal, &id).await?;
+    Ok(zip_download(services.capsule_download(&principal, &id).await?))
+}
+
+/// The generation's capsule with the workspace's edits (the generated one when none).
+async fn workspace_capsule(
+    State(services): State<Services>,
+    Acting(principal): Acting,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    Ok(zip_download(services.workspace_capsule(&principal, &id).await?))
+}
+
+/// A capsule as a download: a zip with its file name, its SHA-256 in `x-ql-sha256`.
+fn zip_download((name, sha256, archive): ql_services::Download) -> Response {
     let mut response = archive.into_response();
     let headers = response.headers_mut();
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/zip"));
@@ -396,5 +412,5 @@ async fn capsule(
     if let Ok(value) = HeaderValue::from_str(&sha256) {
         headers.insert("x-ql-sha256", value);
     }
-    Ok(response)
+    response
 }

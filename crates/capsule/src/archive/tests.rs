@@ -25,6 +25,7 @@ fn manifest() -> Manifest {
         },
         usage: Usage::default(),
         validation: ValidationReport::default(),
+        edited: None,
     }
 }
 

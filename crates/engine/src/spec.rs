@@ -3,6 +3,7 @@
 
 mod edit;
 mod extract;
+mod merge;
 mod render;
 mod sentences;
 mod with_model;
@@ -16,8 +17,9 @@ use crate::error::EngineError;
 
 pub use edit::{MAX_EDITED_SPEC_BYTES, edited};
 pub use extract::{Extraction, MAX_DESCRIPTION_BYTES, extract};
+pub use merge::refine;
 pub use render::summary;
-pub use with_model::extract_with_model;
+pub use with_model::{extract_with_model, refine_with_model};
 
 /// Most entities one spec holds.
 pub const MAX_ENTITIES: usize = 40;

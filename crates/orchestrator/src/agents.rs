@@ -122,24 +122,41 @@ pub(crate) async fn plan(context: &Context, ticket: &Ticket) -> Result<Planned, 
         publish(context, ticket, kind::SPEC, data).await?;
         return Ok(planned);
     }
+    // A refinement changes the spec its parent was really built from, edits and all.
+    let parent = built_from(context, ticket, &generation).await?;
     let planned = if on_builtin(&generation) {
         let extraction =
             ql_engine::spec::extract(&generation.description).map_err(deterministic)?;
-        Planned {
-            spec: extraction.spec,
-            questions: extraction.questions,
-            model: ModelUse::default(),
-        }
+        let spec = match &parent {
+            Some((parent_spec, parent_description)) => {
+                // What the earlier words alone give; a description that no longer reads
+                // (the parent was built from a spec given as is) counts as unedited.
+                let base = ql_engine::spec::extract(parent_description)
+                    .map_or_else(|_| parent_spec.clone(), |extraction| extraction.spec);
+                ql_engine::spec::refine(&base, parent_spec, &extraction.spec)
+                    .map_err(deterministic)?
+            }
+            None => extraction.spec,
+        };
+        Planned { spec, questions: extraction.questions, model: ModelUse::default() }
     } else {
         let model = chat_model(context, &generation).await?;
-        let (spec, usage) = ql_engine::spec::extract_with_model(&generation.description, &*model)
-            .await
-            .map_err(|error| match error {
-                // The call itself failed: a provider outage may pass.
-                EngineError::Model(message) => Failure::Transient(message),
-                other => deterministic(other),
-            })?;
-        let prompt_hash = hex::encode(Sha256::digest(generation.description.as_bytes()));
+        let (asked, prompt) = match (&parent, &generation.instruction) {
+            (Some((parent_spec, _)), Some(instruction)) => (
+                ql_engine::spec::refine_with_model(parent_spec, instruction, &*model).await,
+                instruction,
+            ),
+            _ => (
+                ql_engine::spec::extract_with_model(&generation.description, &*model).await,
+                &generation.description,
+            ),
+        };
+        let (spec, usage) = asked.map_err(|error| match error {
+            // The call itself failed: a provider outage may pass.
+            EngineError::Model(message) => Failure::Transient(message),
+            other => deterministic(other),
+        })?;
+        let prompt_hash = hex::encode(Sha256::digest(prompt.as_bytes()));
         Planned {
             spec,
             questions: Vec::new(),
@@ -157,6 +174,21 @@ pub(crate) async fn plan(context: &Context, ticket: &Ticket) -> Result<Planned, 
     )
     .await?;
     Ok(planned)
+}
+
+/// For a refinement: the spec its parent was built from, and the parent's description.
+async fn built_from(
+    context: &Context,
+    ticket: &Ticket,
+    generation: &Generation,
+) -> Result<Option<(AppSpec, String)>, Failure> {
+    let Some(parent) = &generation.parent_id else { return Ok(None) };
+    let parent = context.store.generations.get(&ticket.org(), parent).await?;
+    let Some(spec) = &parent.spec else { return Ok(None) };
+    let spec = serde_json::from_str(spec).map_err(|error| {
+        Failure::Deterministic(format!("the earlier generation's spec is unreadable: {error}"))
+    })?;
+    Ok(Some((spec, parent.description)))
 }
 
 /// Architect: the project split into modules, one coder each.

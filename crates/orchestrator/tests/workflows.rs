@@ -177,3 +177,44 @@ async fn postgres_backend_cancelled_generations_stop_and_say_who() {
     let Some(backend) = postgres().await else { return };
     cancelled_generations_stop_and_say_who(backend).await;
 }
+
+/// A refinement starts from the spec the earlier generation was built from: a field the
+/// person added by editing the spec stays, and the instruction's field joins it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refinement_keeps_the_edits_made_to_the_spec() {
+    const EXPENSES: &str = "Track expenses: each expense has an amount and a note.";
+    let backend = sqlite().await;
+    let store = backend.store.clone();
+    let (actor, project) = owner(&store).await;
+    let orchestrator = Orchestrator::new(store.clone(), settings());
+    let mut edited = ql_engine::spec::extract(EXPENSES).expect("extracts").spec;
+    let mut merchant = edited.entities[0].fields[0].clone();
+    merchant.name = "merchant".into();
+    edited.entities[0].fields.push(merchant);
+    let parent = NewGeneration {
+        spec: Some(serde_json::to_string(&edited).expect("json")),
+        ..skipping_tests(EXPENSES)
+    };
+    let parent = orchestrator.submit(&actor, &project, parent).await.expect("submit");
+    let worker = start_worker(&orchestrator);
+    wait_finished(&store, &actor, std::slice::from_ref(&parent.id)).await;
+    let instruction = "Expenses also have a category.";
+    let child = NewGeneration {
+        description: format!("{EXPENSES}\n\n{instruction}"),
+        parent_id: Some(parent.id.clone()),
+        instruction: Some(instruction.into()),
+        ..skipping_tests(EXPENSES)
+    };
+    let child = orchestrator.submit(&actor, &project, child).await.expect("submit");
+    let finished = wait_finished(&store, &actor, std::slice::from_ref(&child.id)).await;
+    assert_eq!(finished[0].status, "succeeded", "{:?}", finished[0].error);
+    let spec: ql_engine::spec::AppSpec =
+        serde_json::from_str(finished[0].spec.as_deref().expect("spec")).expect("reads");
+    let fields: Vec<&str> =
+        spec.entities[0].fields.iter().map(|field| field.name.as_str()).collect();
+    for wanted in ["amount", "note", "merchant", "category"] {
+        assert!(fields.contains(&wanted), "{wanted} in {fields:?}");
+    }
+    drop(worker);
+    backend.finish().await;
+}

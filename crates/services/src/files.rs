@@ -8,9 +8,13 @@ mod diff;
 mod download;
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
 
 use ql_common::FieldError;
-use ql_store::{FileEdit, FileVersion, FileVersionSummary, Generation, GenerationId, StoreError};
+use ql_store::{
+    CapsuleId, FileEdit, FileVersion, FileVersionSummary, Generation, GenerationId, StoreError,
+};
 
 pub use diff::{DiffRow, MAX_DIFF_ROWS, side_by_side};
 pub use download::Download;
@@ -24,6 +28,21 @@ pub struct WorkspaceFile {
     /// 1 until the file is first saved.
     pub version: i64,
     pub content: String,
+}
+
+/// Verified capsules by organisation and capsule id, up to 64 MB of files, each kept while
+/// used in the last 10 minutes.
+pub(crate) type VerifiedCapsules = moka::future::Cache<(String, String), Arc<ql_capsule::Verified>>;
+
+pub(crate) fn verified_capsules() -> VerifiedCapsules {
+    moka::future::Cache::builder()
+        .weigher(|_, verified: &Arc<ql_capsule::Verified>| {
+            let bytes: usize = verified.files.iter().map(|file| file.contents.len()).sum();
+            u32::try_from(bytes).unwrap_or(u32::MAX)
+        })
+        .max_capacity(64 * 1024 * 1024)
+        .time_to_idle(Duration::from_secs(600))
+        .build()
 }
 
 fn invalid(field: &'static str, message: impl Into<String>) -> ServiceError {
@@ -53,16 +72,35 @@ impl Services {
                 "The generation has no files to edit until it has succeeded.",
             ))
         })?;
+        let verified = self.verified_capsule(principal, capsule).await?;
+        Ok(verified
+            .files
+            .iter()
+            .filter_map(|file| {
+                Some((file.path.clone(), String::from_utf8(file.contents.clone()).ok()?))
+            })
+            .collect())
+    }
+
+    /// One of the organisation's capsules, read and verified once: a kept capsule never
+    /// changes, so saves and downloads reuse the check.
+    pub(crate) async fn verified_capsule(
+        &self,
+        principal: &Principal,
+        capsule: &CapsuleId,
+    ) -> Result<Arc<ql_capsule::Verified>> {
+        let key = (principal.org_id.0.clone(), capsule.0.clone());
+        if let Some(verified) = self.verified_capsules.get(&key).await {
+            return Ok(verified);
+        }
         let (_, archive) = self.store.capsules.archive(&principal.org_id, capsule).await?;
         let verified =
             ql_capsule::verify(&archive, &ql_capsule::Limits::default()).map_err(|error| {
                 ServiceError::Internal(format!("the capsule does not verify: {error}"))
             })?;
-        Ok(verified
-            .files
-            .into_iter()
-            .filter_map(|file| Some((file.path, String::from_utf8(file.contents).ok()?)))
-            .collect())
+        let verified = Arc::new(verified);
+        self.verified_capsules.insert(key, verified.clone()).await;
+        Ok(verified)
     }
 
     /// Every text file of the generation as it is now: the generated text, or the latest

@@ -76,6 +76,8 @@ pub struct Services {
     managed_routes: moka::future::Cache<String, std::sync::Arc<ql_router::route::Route>>,
     /// Queues, follows and cancels generations run as workflows by the workers.
     orchestrator: ql_orchestrator::Orchestrator,
+    /// Capsules already read and verified (a kept capsule never changes).
+    verified_capsules: files::VerifiedCapsules,
 }
 
 impl std::fmt::Debug for Services {
@@ -115,6 +117,7 @@ impl Services {
                 .max_capacity(10_000)
                 .time_to_live(std::time::Duration::from_secs(60))
                 .build(),
+            verified_capsules: files::verified_capsules(),
         }
     }
 

@@ -1,6 +1,7 @@
-//! Spec extraction with a model: the description goes out with the spec's JSON schema as
-//! `response_format: json_schema`, and the answer is held to the same rules as the built-in
-//! extractor's spec. An answer that is not a valid spec is sent back once with the reason.
+//! Specs from a model: the description (or, to refine, the spec so far with an instruction)
+//! goes out with the spec's JSON schema as `response_format: json_schema`, and the answer is
+//! held to the same rules as the built-in extractor's spec. An answer that is not a valid
+//! spec is sent back once with the reason.
 
 use ql_router::wire::{ChatRequest, JsonSchemaFormat, Message, ResponseFormat, Role, Usage};
 
@@ -19,17 +20,48 @@ pub async fn extract_with_model(
     description: &str,
     model: &dyn ChatModel,
 ) -> Result<(AppSpec, Usage), EngineError> {
-    if description.len() > MAX_DESCRIPTION_BYTES {
-        return Err(EngineError::DescriptionTooLong {
-            bytes: description.len(),
-            limit: MAX_DESCRIPTION_BYTES,
-        });
-    }
+    within_limit(description)?;
     if !description.chars().any(char::is_alphanumeric) {
         return Err(EngineError::NothingToBuild);
     }
+    ask_for_spec(description.to_owned(), model).await
+}
+
+/// Asks `model` to change `current` (a spec people may have edited) as `instruction` says;
+/// answers the whole changed spec and the tokens used.
+pub async fn refine_with_model(
+    current: &AppSpec,
+    instruction: &str,
+    model: &dyn ChatModel,
+) -> Result<(AppSpec, Usage), EngineError> {
+    within_limit(instruction)?;
+    let current = serde_json::to_string_pretty(current)
+        .map_err(|error| EngineError::InvalidSpec(error.to_string()))?;
+    let prompt = format!(
+        "The application is specified so far as:\n```json\n{current}\n```\n\
+         Change it as follows, keep everything else as it is, and answer the whole changed spec:\n{instruction}"
+    );
+    ask_for_spec(prompt, model).await
+}
+
+fn within_limit(text: &str) -> Result<(), EngineError> {
+    if text.len() > MAX_DESCRIPTION_BYTES {
+        return Err(EngineError::DescriptionTooLong {
+            bytes: text.len(),
+            limit: MAX_DESCRIPTION_BYTES,
+        });
+    }
+    Ok(())
+}
+
+/// Sends `prompt` with the spec's schema; an answer that is not a valid spec goes back once
+/// with the reason.
+async fn ask_for_spec(
+    prompt: String,
+    model: &dyn ChatModel,
+) -> Result<(AppSpec, Usage), EngineError> {
     let mut messages =
-        vec![Message::text(Role::System, INSTRUCTIONS), Message::text(Role::User, description)];
+        vec![Message::text(Role::System, INSTRUCTIONS), Message::text(Role::User, prompt)];
     let mut usage = Usage::default();
     let mut last_problem = String::new();
     for _attempt in 0..2 {
@@ -124,5 +156,25 @@ mod tests {
         assert!(error.contains("did not answer a valid spec"), "{error}");
         assert_eq!(stubborn.calls(), 2);
         assert!(matches!(extract_with_model("  ", &model).await, Err(EngineError::NothingToBuild)));
+    }
+
+    #[tokio::test]
+    async fn a_refinement_sends_the_spec_so_far_with_the_instruction() {
+        let current = crate::spec::extract(TODO).unwrap_or_else(|error| panic!("{error}")).spec;
+        let mut changed = current.clone();
+        changed.entities[0].fields.retain(|field| field.name != "notes");
+        let answer = serde_json::to_string(&changed).unwrap_or_default();
+        let scripted = Arc::new(Scripted::new("scripted", [Step::Reply(answer)]));
+        let model = ProviderModel { provider: scripted.clone(), model: "m".into() };
+        let (spec, _) = refine_with_model(&current, "Todos have no notes.", &model)
+            .await
+            .unwrap_or_else(|error| panic!("{error}"));
+        assert_eq!(spec, changed);
+        let prompt = scripted.requests()[0].messages.last().map(Message::text_content);
+        let prompt = prompt.unwrap_or_default();
+        assert!(
+            prompt.contains("\"notes\"") && prompt.ends_with("Todos have no notes."),
+            "{prompt}"
+        );
     }
 }

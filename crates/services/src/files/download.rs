@@ -32,10 +32,7 @@ impl Services {
                 "The generation has no capsule until it has succeeded.",
             ))
         })?;
-        let (_, archive) = self.store.capsules.archive(&principal.org_id, &capsule).await?;
-        let verified = ql_capsule::verify(&archive, &Limits::default()).map_err(|error| {
-            ServiceError::Internal(format!("the capsule does not verify: {error}"))
-        })?;
+        let verified = self.verified_capsule(principal, &capsule).await?;
         let saved = self.store.file_versions.latest(&principal.org_id, &id).await?;
         let left_out = self.rejected_additions(principal, &record).await?;
         let Some(edits) = edits_of(&verified.files, &saved, &left_out) else {
@@ -45,7 +42,7 @@ impl Services {
             .capsule_key
             .clone()
             .ok_or_else(|| ServiceError::Internal("no capsule signing key is configured".into()))?;
-        let manifest = verified.manifest;
+        let manifest = verified.manifest.clone();
         tokio::task::spawn_blocking(move || pack_edits(manifest, edits, &key))
             .await
             .map_err(|error| ServiceError::Internal(format!("packing stopped: {error}")))?

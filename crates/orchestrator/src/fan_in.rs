@@ -7,14 +7,17 @@
 //! back only after its collector took the last free slot, or many generations reach their
 //! fan-in at once. Nothing would ever run again.
 //!
-//! [`PatientFanIn`] lets a collector wait at most [`HOLD`] in its slot. If its coders have
-//! not all finished by then, it is queued again to look later (1 s, then 2, 4, up to 8 s
-//! later), and its slot goes to other work. The queue hands out the oldest task first, so
+//! [`PatientFanIn`] lets a collector wait in its slot only while its worker has another slot
+//! free (that slot takes the coders), or for [`HOLD`] once every slot is taken, and for a
+//! minute at most. If its coders have not all finished by then, it is queued again to look
+//! later (1 s, then 2, 4, up to 8 s later), and its slot goes to other work. The queue hands out the oldest task first, so
 //! the coders it waits for come before it. A collector still waiting after [`GIVE_UP`] ends:
 //! its generation then has nothing running and nothing to say, and the stall sweep queues
 //! its workflow again (finished steps are reused).
 
 use std::str::FromStr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
@@ -30,10 +33,14 @@ use serde::de::IgnoredAny;
 
 use ql_store::now_millis;
 
-/// The longest a collector waits in its slot before it gives the slot up.
+/// The longest a collector waits in its slot when the worker has no other slot free.
 pub(crate) const HOLD: Duration = Duration::from_secs(2);
-/// How often a collector in its slot looks at its coders.
-const LOOK_EVERY: Duration = Duration::from_millis(100);
+/// The longest a collector waits in its slot at all.
+const HOLD_AT_MOST: Duration = Duration::from_secs(60);
+/// How often a collector in its slot looks at its coders: soon at first (coders on the
+/// built-in engine take milliseconds), then less and less often, down to every 100 ms.
+const FIRST_LOOK_AFTER: Duration = Duration::from_millis(5);
+const LOOK_AT_MOST_EVERY: Duration = Duration::from_millis(100);
 /// The longest pause before a collector that gave its slot up looks again.
 const MAX_PAUSE: Duration = Duration::from_secs(8);
 /// How long a collector keeps coming back: longer than every attempt of a coder on a model.
@@ -45,15 +52,17 @@ const CHILDREN_KEY: &str = "apalis_workflow.filter.task_ids";
 const LOOKS_KEY: &str = "ql.fan_in.looks";
 const SINCE_KEY: &str = "ql.fan_in.since_ms";
 
-/// The layer, around the workflow's service; `backend` is the queue's storage.
+/// The layer, around the workflow's service; `backend` is the queue's storage and `slots`
+/// the worker's concurrency.
 #[derive(Clone)]
 pub(crate) struct PatientFanIn<B> {
     backend: B,
+    slots: usize,
 }
 
 impl<B> PatientFanIn<B> {
-    pub(crate) fn new(backend: B) -> Self {
-        Self { backend }
+    pub(crate) fn new(backend: B, slots: usize) -> Self {
+        Self { backend, slots: slots.max(1) }
     }
 }
 
@@ -61,7 +70,12 @@ impl<S, B: Clone> tower::Layer<S> for PatientFanIn<B> {
     type Service = PatientFanInService<S, B>;
 
     fn layer(&self, inner: S) -> Self::Service {
-        PatientFanInService { inner, backend: self.backend.clone() }
+        PatientFanInService {
+            inner,
+            backend: self.backend.clone(),
+            slots: self.slots,
+            running: Arc::new(AtomicUsize::new(0)),
+        }
     }
 }
 
@@ -69,6 +83,25 @@ impl<S, B: Clone> tower::Layer<S> for PatientFanIn<B> {
 pub(crate) struct PatientFanInService<S, B> {
     inner: S,
     backend: B,
+    slots: usize,
+    /// Tasks of this worker running now, collectors included.
+    running: Arc<AtomicUsize>,
+}
+
+/// Counts a task as running until it ends, however it ends.
+struct Running(Arc<AtomicUsize>);
+
+impl Running {
+    fn start(count: &Arc<AtomicUsize>) -> Self {
+        count.fetch_add(1, Ordering::AcqRel);
+        Self(count.clone())
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
+    }
 }
 
 type Compact = Vec<u8>;
@@ -99,15 +132,24 @@ where
     }
 
     fn call(&mut self, task: Task<Compact>) -> Self::Future {
+        let running = Running::start(&self.running);
         let Some(children) = children_of_collector(&task) else {
-            return self.inner.call(task).boxed();
+            let step = self.inner.call(task);
+            return async move {
+                let _running = running;
+                step.await
+            }
+            .boxed();
         };
         // The service that was made ready goes with the task; a clone takes its place.
         let fresh = self.inner.clone();
         let mut ready = std::mem::replace(&mut self.inner, fresh);
         let mut backend = self.backend.clone();
+        let (count, slots) = (self.running.clone(), self.slots);
+        let worker_full = move || count.load(Ordering::Acquire) >= slots;
         async move {
-            if all_finish_within(&mut backend, &children, HOLD).await {
+            let _running = running;
+            if all_finish(&mut backend, &children, worker_full).await {
                 return ready.call(task).await;
             }
             look_again_later::<B>(&mut backend, &task).await?;
@@ -131,14 +173,17 @@ fn children_of_collector(task: &Task<Compact>) -> Option<Vec<TaskId>> {
     ids.split(',').map(|id| TaskId::from_str(id).ok()).collect()
 }
 
-/// Whether every task in `children` finishes within `hold`. A failed look counts as "not
+/// Whether every task in `children` finishes while the collector may hold its slot: as long
+/// as the worker has a free slot (which takes the coders when they come back to the queue),
+/// otherwise [`HOLD`], and never more than [`HOLD_AT_MOST`]. A failed look counts as "not
 /// yet": the collector comes back later.
-async fn all_finish_within<B>(backend: &mut B, children: &[TaskId], hold: Duration) -> bool
+async fn all_finish<B>(backend: &mut B, children: &[TaskId], worker_full: impl Fn() -> bool) -> bool
 where
     B: WaitForCompletion<IgnoredAny>,
     B::Error: std::fmt::Display,
 {
     let started = Instant::now();
+    let mut pause = FIRST_LOOK_AFTER;
     loop {
         match backend.check_status(children.to_vec()).await {
             Ok(finished) if finished.len() >= children.len() => return true,
@@ -148,10 +193,12 @@ where
                 return false;
             }
         }
-        if started.elapsed() >= hold {
+        let held = started.elapsed();
+        if held >= HOLD_AT_MOST || (held >= HOLD && worker_full()) {
             return false;
         }
-        tokio::time::sleep(LOOK_EVERY).await;
+        tokio::time::sleep(pause).await;
+        pause = (pause * 2).min(LOOK_AT_MOST_EVERY);
     }
 }
 

@@ -12,8 +12,9 @@
 //! running generation with no step running and nothing said for [`Settings::stall_after`]
 //! (2 min), and is queued again the same way — finished steps are reused, not re-run. A
 //! worker that apalis stops (it gives up at the first failed heartbeat) is replaced. A
-//! fan-in waits for its coders at most [`crate::fan_in::HOLD`] (2 s) in a slot before it
-//! gives the slot up and looks again later, so waiting fan-ins never starve their coders.
+//! fan-in waits for its coders in a slot only while another slot is free, or
+//! [`crate::fan_in::HOLD`] (2 s) once all are taken, then gives the slot up and looks again
+//! later, so waiting fan-ins never starve their coders.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -354,7 +355,7 @@ macro_rules! run_on_storage {
         let worker = WorkerBuilder::new(context.worker.as_str())
             .backend(storage.clone())
             .concurrency(context.settings.concurrency)
-            .layer(PatientFanIn::new(storage))
+            .layer(PatientFanIn::new(storage, context.settings.concurrency))
             .build(generation_flow!(context.clone()));
         let ran = worker.run_until($signal).await;
         scheduler.abort_all();

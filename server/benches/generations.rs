@@ -185,7 +185,8 @@ fn main() {
             for workers in [1, 2] {
                 runs.push(measure("sqlite", None, workers, pace).await);
                 if let Some(schema) = support::postgres_schema("bench").await {
-                    runs.push(measure("postgres", Some(schema), workers, pace).await);
+                    runs.push(measure("postgres", Some(schema.url.clone()), workers, pace).await);
+                    schema.finish().await;
                 }
             }
         }

@@ -383,11 +383,12 @@ async fn generated_apps_on_sqlite_survive_workers_killed_again_and_again() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_backend_generated_apps_survive_workers_killed_again_and_again() {
-    let Some(url) = support::postgres_schema("durable").await else {
+    let Some(schema) = support::postgres_schema("durable").await else {
         eprintln!("QL_TEST_POSTGRES_URL is not set: skipped");
         return;
     };
-    kill_and_resume(Installation::new(Some(url))).await;
+    kill_and_resume(Installation::new(Some(schema.url.clone()))).await;
+    schema.finish().await;
 }
 
 /// Two web processes (each with a worker) and one `worker` on one PostgreSQL: each step runs
@@ -395,18 +396,19 @@ async fn postgres_backend_generated_apps_survive_workers_killed_again_and_again(
 /// every event live.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn postgres_backend_two_servers_and_a_worker_share_the_work() {
-    let Some(url) = support::postgres_schema("replicas").await else {
+    let Some(schema) = support::postgres_schema("replicas").await else {
         eprintln!("QL_TEST_POSTGRES_URL is not set: skipped");
         return;
     };
+    let url = schema.url.clone();
     // Three slots a process, four generations at a time: a fan-in waiting on its coders
     // holds a slot, so the coders must run on the other processes too.
     let installation = Installation::new(Some(url)).with_step_slots(3);
     let (slug, key) =
         org_with_key(installation.dir(), installation.database_url.as_deref(), "Replicas");
-    let (_first, first) = support::start_server(installation.command(&["serve"]));
-    let (_second, second) = support::start_server(installation.command(&["serve"]));
-    let _worker = installation.worker(1);
+    let (first_process, first) = support::start_server(installation.command(&["serve"]));
+    let (second_process, second) = support::start_server(installation.command(&["serve"]));
+    let worker = installation.worker(1);
     let api = Api { client: support::http_client(), key };
     let mut ids = Vec::new();
     let mut followers = Vec::new();
@@ -430,4 +432,6 @@ async fn postgres_backend_two_servers_and_a_worker_share_the_work() {
     }
     eprintln!("replicas: {} steps over {} worker processes", tally.steps, workers.len());
     assert!(workers.len() >= 2, "the work stayed on one process: {workers:?}");
+    drop((first_process, second_process, worker));
+    schema.finish().await;
 }

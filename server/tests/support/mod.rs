@@ -121,22 +121,41 @@ pub fn parse_sse_block(block: &str) -> Option<SseEvent> {
     Some((id, field("event"), serde_json::from_str(&field("data")).expect("JSON data")))
 }
 
-/// A private PostgreSQL schema on `QL_TEST_POSTGRES_URL`, as a URL whose connections use it;
-/// `None` when no PostgreSQL is configured.
-pub async fn postgres_schema(prefix: &str) -> Option<String> {
-    let url = std::env::var("QL_TEST_POSTGRES_URL").ok()?;
+/// A private PostgreSQL schema on `QL_TEST_POSTGRES_URL` for one test: `url` connects to
+/// it; [`PgSchema::finish`] drops it once the test's processes have stopped.
+pub struct PgSchema {
+    pub url: String,
+    server: String,
+    schema: String,
+}
+
+impl PgSchema {
+    /// Drops the schema and everything in it.
+    pub async fn finish(self) {
+        let admin =
+            sqlx::PgPool::connect(&self.server).await.expect("QL_TEST_POSTGRES_URL reachable");
+        let drop = format!("DROP SCHEMA {} CASCADE", self.schema);
+        sqlx::raw_sql(sqlx::AssertSqlSafe(drop)).execute(&admin).await.expect("drop schema");
+        admin.close().await;
+    }
+}
+
+/// A new [`PgSchema`] named after `prefix`; `None` when no PostgreSQL is configured.
+pub async fn postgres_schema(prefix: &str) -> Option<PgSchema> {
+    let server = std::env::var("QL_TEST_POSTGRES_URL").ok()?;
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_nanos())
         .unwrap_or_default();
     let schema = format!("{prefix}_{nanos:x}_{}", std::process::id());
-    let admin = sqlx::PgPool::connect(&url).await.expect("QL_TEST_POSTGRES_URL reachable");
+    let admin = sqlx::PgPool::connect(&server).await.expect("QL_TEST_POSTGRES_URL reachable");
     // The name is made above of a fixed prefix and hex digits; identifiers cannot be bound.
     sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE SCHEMA {schema}")))
         .execute(&admin)
         .await
         .expect("schema");
     admin.close().await;
-    let separator = if url.contains('?') { '&' } else { '?' };
-    Some(format!("{url}{separator}options=-c%20search_path%3D{schema},public"))
+    let separator = if server.contains('?') { '&' } else { '?' };
+    let url = format!("{server}{separator}options=-c%20search_path%3D{schema},public");
+    Some(PgSchema { url, server, schema })
 }

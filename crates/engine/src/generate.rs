@@ -318,16 +318,7 @@ pub fn pack(
             completion_tokens: made.usage.completion_tokens,
             cost_micros: 0,
         },
-        validation: ql_capsule::ValidationReport {
-            syntax_errors: checks.syntax_errors.len() as u32,
-            findings_high: checks.findings_high.len() as u32,
-            findings_medium: checks.findings_medium as u32,
-            findings_low: checks.findings_low as u32,
-            tests_ran: tests.is_some(),
-            tests_passed: tests.map_or(0, |report| report.passed),
-            tests_failed: tests.map_or(0, |report| report.failed + report.errors),
-            coverage_percent: tests.and_then(|report| report.coverage_percent),
-        },
+        validation: crate::validate::capsule_report(checks, tests),
         edited: None,
     };
     let project_files: Vec<ql_capsule::ProjectFile> = files

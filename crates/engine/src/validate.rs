@@ -90,6 +90,24 @@ pub fn check_files(files: &[GeneratedFile]) -> StaticReport {
     report
 }
 
+/// The quality report a capsule's manifest carries: the analyzer's counts and, when the
+/// project's tests ran, their results.
+pub fn capsule_report(
+    checks: &StaticReport,
+    tests: Option<&TestReport>,
+) -> ql_capsule::ValidationReport {
+    ql_capsule::ValidationReport {
+        syntax_errors: checks.syntax_errors.len() as u32,
+        findings_high: checks.findings_high.len() as u32,
+        findings_medium: checks.findings_medium as u32,
+        findings_low: checks.findings_low as u32,
+        tests_ran: tests.is_some(),
+        tests_passed: tests.map_or(0, |report| report.passed),
+        tests_failed: tests.map_or(0, |report| report.failed + report.errors),
+        coverage_percent: tests.and_then(|report| report.coverage_percent),
+    }
+}
+
 /// Where test reports are written inside the project's copy.
 const REPORT_DIR: &str = ".ql-reports";
 

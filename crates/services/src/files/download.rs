@@ -137,17 +137,7 @@ fn analysed_again(files: &[ProjectFile]) -> ValidationReport {
             })
         })
         .collect();
-    let report = ql_engine::validate::check_files(&texts);
-    ValidationReport {
-        syntax_errors: report.syntax_errors.len() as u32,
-        findings_high: report.findings_high.len() as u32,
-        findings_medium: report.findings_medium as u32,
-        findings_low: report.findings_low as u32,
-        tests_ran: false,
-        tests_passed: 0,
-        tests_failed: 0,
-        coverage_percent: None,
-    }
+    ql_engine::validate::capsule_report(&ql_engine::validate::check_files(&texts), None)
 }
 
 fn rfc3339(millis: i64) -> Option<String> {

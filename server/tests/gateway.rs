@@ -199,6 +199,11 @@ async fn bad_requests_and_unknown_models_get_openai_errors() {
             "model_not_found",
         ),
         (json!({"model": "fast", "messages": []}), StatusCode::BAD_REQUEST, "messages"),
+        (
+            json!({"model": "m".repeat(257), "messages": [{"role": "user", "content": "x"}]}),
+            StatusCode::BAD_REQUEST,
+            "longer than 256 characters",
+        ),
         (json!({"model": "fast"}), StatusCode::BAD_REQUEST, "missing field `messages`"),
         (
             json!({"model": "fast", "messages": [{"role": "user", "content": "x"}], "temperature": 7}),
@@ -378,7 +383,9 @@ async fn calls_are_counted_in_metrics_and_recorded_as_usage() {
     let gateway = Gateway::new(&[("metered", &mock)]).await;
     let mut streaming = chat_body("hi", true);
     streaming["stream_options"] = json!({"include_usage": true});
-    for body in [chat_body("hi", false), streaming, chat_body("mock:bad-key", false)] {
+    let mut made_up = chat_body("hi", false);
+    made_up["model"] = json!("a-model-nobody-routes");
+    for body in [chat_body("hi", false), streaming, chat_body("mock:bad-key", false), made_up] {
         let _ = text_of(gateway.send(gateway.chat(&body)).await).await;
     }
     let metrics =
@@ -391,9 +398,12 @@ async fn calls_are_counted_in_metrics_and_recorded_as_usage() {
         r#"ql_llm_tokens_total{route="fast",provider="metered",model="metered-model",kind="prompt"} 18"#,
         "ql_llm_time_to_first_token_seconds_bucket{",
         "ql_llm_request_duration_seconds_count{",
+        // Model names that reach no route share one label.
+        r#"ql_llm_requests_total{route="(unknown)",provider="",model="",status="404"} "#,
     ] {
         assert!(metrics.contains(needle), "missing {needle} in\n{metrics}");
     }
+    assert!(!metrics.contains("a-model-nobody-routes"), "{metrics}");
 
     // Usage rows arrive in the next batch, off the request path.
     let org =
@@ -401,7 +411,7 @@ async fn calls_are_counted_in_metrics_and_recorded_as_usage() {
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
         let summary = gateway.services.store().usage.summary(&org, 0).await.expect("summary");
-        if summary.calls == 3 {
+        if summary.calls == 4 {
             assert_eq!((summary.prompt_tokens, summary.completion_tokens), (18, 4));
             break;
         }

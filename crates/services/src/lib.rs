@@ -64,6 +64,7 @@ pub struct Services {
     key_cache: api_keys::KeyCache,
     gateway: std::sync::Arc<ql_router::Gateway>,
     accounting: llm::accounting::Accounting,
+    call_metrics: llm::CallMetrics,
     quotas: std::sync::Arc<llm::quota::Quotas>,
     cache: llm::AnswerCacheHandle,
     secrets: Option<SecretBox>,
@@ -103,6 +104,7 @@ impl Services {
             key_cache: api_keys::key_cache(),
             gateway: std::sync::Arc::new(gateway),
             accounting,
+            call_metrics: llm::CallMetrics::default(),
             quotas: std::sync::Arc::new(llm::quota::Quotas {
                 settings: llm::quota::QuotaSettings::default(),
                 counters: std::sync::Arc::new(llm::quota::MemoryCounters::default()),

@@ -3,6 +3,9 @@
 
 pub mod accounting;
 pub mod cache;
+mod call_metrics;
+
+pub(crate) use call_metrics::CallMetrics;
 mod generation_models;
 mod metered;
 pub mod quota;
@@ -177,7 +180,7 @@ impl Services {
             Err(error) => (None, Usage::default(), error.status()),
         };
         let outcome = CallOutcome {
-            route: request.model.clone(),
+            route: route_label(&request.model, result.as_ref().err()),
             served,
             usage,
             status,
@@ -251,7 +254,7 @@ impl Services {
             }
             Err(error) => {
                 let outcome = CallOutcome {
-                    route: request.model.clone(),
+                    route: route_label(&request.model, Some(&error)),
                     served: None,
                     usage: Usage::default(),
                     status: error.status(),
@@ -447,29 +450,17 @@ impl Services {
             ),
             None => ("", "", 0),
         };
-        let labels = [
-            ("route", outcome.route.clone()),
-            ("provider", provider.to_owned()),
-            ("model", model.to_owned()),
-        ];
-        let status = outcome.status.to_string();
-        let mut with_status = labels.to_vec();
-        with_status.push(("status", status));
-        metrics::counter!("ql_llm_requests_total", &with_status).increment(1);
-        metrics::histogram!("ql_llm_request_duration_seconds", &labels)
-            .record(latency.as_secs_f64());
-        if let Some(ttft) = ttft {
-            metrics::histogram!("ql_llm_time_to_first_token_seconds", &labels)
-                .record(ttft.as_secs_f64());
-        }
-        let mut prompt = labels.to_vec();
-        prompt.push(("kind", "prompt".to_owned()));
-        metrics::counter!("ql_llm_tokens_total", &prompt).increment(outcome.usage.prompt_tokens);
-        let mut completion = labels.to_vec();
-        completion.push(("kind", "completion".to_owned()));
-        metrics::counter!("ql_llm_tokens_total", &completion)
-            .increment(outcome.usage.completion_tokens);
-        metrics::counter!("ql_llm_cost_microdollars_total", &labels).increment(cost);
+        self.call_metrics.record(&call_metrics::Call {
+            route: &outcome.route,
+            provider,
+            model,
+            status: outcome.status,
+            latency_secs: latency.as_secs_f64(),
+            ttft_secs: ttft.map(|ttft| ttft.as_secs_f64()),
+            prompt_tokens: outcome.usage.prompt_tokens,
+            completion_tokens: outcome.usage.completion_tokens,
+            cost_micros: cost,
+        });
 
         let tokens = if outcome.cache_hit {
             0
@@ -593,9 +584,26 @@ impl Services {
     }
 }
 
+/// The longest model name a request may send.
+pub const MAX_MODEL_NAME_CHARS: usize = 256;
+
+/// The route a call is recorded under: the model name sent, unless it reached no route
+/// (names clients make up must not become metric series).
+fn route_label(model: &str, error: Option<&RouterError>) -> String {
+    match error {
+        Some(RouterError::UnknownModel(_)) => call_metrics::UNKNOWN_ROUTE.to_owned(),
+        _ => model.to_owned(),
+    }
+}
+
 fn check_request(request: &ChatRequest) -> Result<(), RouterError> {
     if request.model.trim().is_empty() {
         return Err(RouterError::InvalidRequest("`model` is empty".into()));
+    }
+    if request.model.chars().count() > MAX_MODEL_NAME_CHARS {
+        return Err(RouterError::InvalidRequest(format!(
+            "`model` is longer than {MAX_MODEL_NAME_CHARS} characters"
+        )));
     }
     if request.messages.is_empty() {
         return Err(RouterError::InvalidRequest(

@@ -15,6 +15,8 @@ use ql_router::http::unix_now;
 use ql_router::wire::{ChatRequest, ModelEntry, ModelList};
 use ql_services::{KeyPrincipal, ServiceError, Services};
 
+mod coalesce;
+
 /// The largest chat request body (images travel inline as base64).
 pub const MAX_CHAT_BODY_BYTES: usize = 20 * 1024 * 1024;
 
@@ -158,7 +160,7 @@ async fn stream(services: &Services, caller: &KeyPrincipal, request: &ChatReques
         (first, started.rest, false),
         move |(first, mut rest, finished)| async move {
             if let Some(frame) = first {
-                return Some((Ok::<_, std::convert::Infallible>(frame), (None, rest, false)));
+                return Some((frame, (None, rest, false)));
             }
             if finished {
                 return None;
@@ -166,40 +168,24 @@ async fn stream(services: &Services, caller: &KeyPrincipal, request: &ChatReques
             loop {
                 match rest.next().await {
                     Some(Ok(chunk)) if wants_usage || !chunk.usage_only => {
-                        return Some((Ok(frame(&chunk.data)), (None, rest, false)));
+                        return Some((frame(&chunk.data), (None, rest, false)));
                     }
                     Some(Ok(_)) => {}
                     // `[DONE]` only after a clean end: a broken stream's last frame is its error.
                     Some(Err(error)) => {
                         tracing::warn!(%error, "stream broke after it started");
                         let body = serde_json::to_vec(&error.to_body()).unwrap_or_default();
-                        return Some((Ok(frame(&body)), (None, rest, true)));
+                        return Some((frame(&body), (None, rest, true)));
                     }
                     None => {
-                        return Some((
-                            Ok(Bytes::from_static(b"data: [DONE]\n\n")),
-                            (None, rest, true),
-                        ));
+                        return Some((Bytes::from_static(b"data: [DONE]\n\n"), (None, rest, true)));
                     }
                 }
             }
         },
     );
-    // Frames that are ready together go out in one write (one syscall, one TCP segment);
-    // nothing waits for a batch to fill.
-    let body = body.ready_chunks(64).map(|frames| {
-        Ok::<_, std::convert::Infallible>(match <[_; 1]>::try_from(frames) {
-            Ok([Ok(frame)]) => frame,
-            Ok([Err(never)]) => match never {},
-            Err(frames) => {
-                let mut joined = bytes::BytesMut::new();
-                for Ok(frame) in frames {
-                    joined.extend_from_slice(&frame);
-                }
-                joined.freeze()
-            }
-        })
-    });
+    // Frames that arrive together go out in one write (one syscall, one TCP segment).
+    let body = coalesce::Coalesce::new(Box::pin(body)).map(Ok::<_, std::convert::Infallible>);
     let mut response = Response::new(Body::from_stream(body));
     let headers = response.headers_mut();
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/event-stream"));

@@ -4,11 +4,11 @@
 pub mod accounting;
 pub mod cache;
 mod call_metrics;
-
-pub(crate) use call_metrics::CallMetrics;
 mod generation_models;
 mod metered;
 pub mod quota;
+
+pub(crate) use call_metrics::CallMetrics;
 
 use std::sync::Arc;
 use std::time::Instant;

@@ -50,7 +50,8 @@ pub struct Call<'a> {
 
 struct Series {
     labels: [(&'static str, String); 3],
-    succeeded: Counter,
+    /// Registered on a first success only, so labels that only ever failed have no zero series.
+    succeeded: OnceLock<Counter>,
     duration: Histogram,
     /// Registered on a first streamed call only, so non-streaming routes have no empty series.
     ttft: OnceLock<Histogram>,
@@ -72,7 +73,7 @@ impl Series {
             all
         };
         Self {
-            succeeded: metrics::counter!("ql_llm_requests_total", &with(("status", "200"))),
+            succeeded: OnceLock::new(),
             duration: metrics::histogram!("ql_llm_request_duration_seconds", &labels),
             ttft: OnceLock::new(),
             prompt_tokens: metrics::counter!("ql_llm_tokens_total", &with(("kind", "prompt"))),
@@ -85,13 +86,17 @@ impl Series {
         }
     }
 
+    fn requests_with_status(&self, status: &str) -> Counter {
+        let mut labels = self.labels.to_vec();
+        labels.push(("status", status.to_owned()));
+        metrics::counter!("ql_llm_requests_total", &labels)
+    }
+
     fn record(&self, call: &Call<'_>) {
         if call.status == 200 {
-            self.succeeded.increment(1);
+            self.succeeded.get_or_init(|| self.requests_with_status("200")).increment(1);
         } else {
-            let mut labels = self.labels.to_vec();
-            labels.push(("status", call.status.to_string()));
-            metrics::counter!("ql_llm_requests_total", &labels).increment(1);
+            self.requests_with_status(&call.status.to_string()).increment(1);
         }
         self.duration.record(call.latency_secs);
         if let Some(ttft) = call.ttft_secs {
@@ -162,11 +167,13 @@ mod tests {
         let snapshotter = recorder.snapshotter();
         let metrics = CallMetrics::default();
         metrics::with_local_recorder(&recorder, || {
-            for (route, status) in [("fast", 200), ("fast", 200), ("fast", 502), ("slow", 200)] {
+            for (route, status) in
+                [("fast", 200), ("fast", 200), ("fast", 502), ("slow", 200), ("down", 502)]
+            {
                 metrics.record(&call(route, status));
             }
         });
-        assert_eq!(metrics.kept.read().expect("lock").len(), 2);
+        assert_eq!(metrics.kept.read().expect("lock").len(), 3);
         let mut counters: Vec<(String, u64)> = snapshotter
             .snapshot()
             .into_vec()
@@ -183,14 +190,19 @@ mod tests {
             })
             .collect();
         counters.sort();
+        // `down` only ever failed: it has no `status=200` series.
         let expected = [
+            ("ql_llm_cost_microdollars_total model=m,provider=mock,route=down", 7),
             ("ql_llm_cost_microdollars_total model=m,provider=mock,route=fast", 21),
             ("ql_llm_cost_microdollars_total model=m,provider=mock,route=slow", 7),
+            ("ql_llm_requests_total model=m,provider=mock,route=down,status=502", 1),
             ("ql_llm_requests_total model=m,provider=mock,route=fast,status=200", 2),
             ("ql_llm_requests_total model=m,provider=mock,route=fast,status=502", 1),
             ("ql_llm_requests_total model=m,provider=mock,route=slow,status=200", 1),
+            ("ql_llm_tokens_total kind=completion,model=m,provider=mock,route=down", 4),
             ("ql_llm_tokens_total kind=completion,model=m,provider=mock,route=fast", 12),
             ("ql_llm_tokens_total kind=completion,model=m,provider=mock,route=slow", 4),
+            ("ql_llm_tokens_total kind=prompt,model=m,provider=mock,route=down", 3),
             ("ql_llm_tokens_total kind=prompt,model=m,provider=mock,route=fast", 9),
             ("ql_llm_tokens_total kind=prompt,model=m,provider=mock,route=slow", 3),
         ];

@@ -85,6 +85,12 @@ impl Gateway {
         self.router.clone().oneshot(request).await.expect("infallible")
     }
 
+    /// The `/metrics` page.
+    async fn metrics(&self) -> String {
+        let request = Request::get("/metrics").body(Body::empty()).expect("request");
+        text_of(self.send(request).await).await
+    }
+
     fn chat(&self, body: &Value) -> Request<Body> {
         Request::post("/v1/chat/completions")
             .header(header::AUTHORIZATION, format!("Bearer {}", self.key))
@@ -383,14 +389,23 @@ async fn calls_are_counted_in_metrics_and_recorded_as_usage() {
     let gateway = Gateway::new(&[("metered", &mock)]).await;
     let mut streaming = chat_body("hi", true);
     streaming["stream_options"] = json!({"include_usage": true});
-    let mut made_up = chat_body("hi", false);
-    made_up["model"] = json!("a-model-nobody-routes");
-    for body in [chat_body("hi", false), streaming, chat_body("mock:bad-key", false), made_up] {
+    let with_model = |model: &str| {
+        let mut body = chat_body("hi", false);
+        body["model"] = json!(model);
+        body
+    };
+    for body in [
+        chat_body("hi", false),
+        streaming,
+        chat_body("mock:bad-key", false),
+        with_model("a-model-nobody-routes"),
+        // Direct to the provider: a model a route lists keeps its name, others share one.
+        with_model("metered/metered-model"),
+        with_model("metered/a-model-a-client-made-up"),
+    ] {
         let _ = text_of(gateway.send(gateway.chat(&body)).await).await;
     }
-    let metrics =
-        text_of(gateway.send(Request::get("/metrics").body(Body::empty()).expect("request")).await)
-            .await;
+    let metrics = gateway.metrics().await;
     for needle in [
         r#"ql_llm_requests_total{route="fast",provider="metered",model="metered-model",status="200"} 2"#,
         // Failed calls of other tests share these labels: no count.
@@ -400,10 +415,14 @@ async fn calls_are_counted_in_metrics_and_recorded_as_usage() {
         "ql_llm_request_duration_seconds_count{",
         // Model names that reach no route share one label.
         r#"ql_llm_requests_total{route="(unknown)",provider="",model="",status="404"} "#,
+        r#"ql_llm_requests_total{route="metered/metered-model",provider="metered",model="metered-model",status="200"} 1"#,
+        r#"ql_llm_requests_total{route="metered/(other)",provider="metered",model="(other)",status="200"} 1"#,
     ] {
         assert!(metrics.contains(needle), "missing {needle} in\n{metrics}");
     }
-    assert!(!metrics.contains("a-model-nobody-routes"), "{metrics}");
+    for made_up in ["a-model-nobody-routes", "a-model-a-client-made-up"] {
+        assert!(!metrics.contains(made_up), "{made_up} in {metrics}");
+    }
 
     // Usage rows arrive in the next batch, off the request path.
     let org =
@@ -411,8 +430,9 @@ async fn calls_are_counted_in_metrics_and_recorded_as_usage() {
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
         let summary = gateway.services.store().usage.summary(&org, 0).await.expect("summary");
-        if summary.calls == 4 {
-            assert_eq!((summary.prompt_tokens, summary.completion_tokens), (18, 4));
+        if summary.calls == 6 {
+            // The two direct calls served as the first did.
+            assert_eq!((summary.prompt_tokens, summary.completion_tokens), (36, 8));
             break;
         }
         assert!(Instant::now() < deadline, "usage not recorded: {summary:?}");
@@ -545,6 +565,21 @@ async fn an_organisations_own_provider_serves_its_models_with_its_sealed_key() {
         "the opened key is sent upstream"
     );
     assert_eq!(sent.body["model"], "gpt-4o-mini");
+
+    // A model the provider does not list still reaches it, under one label in metrics.
+    body["model"] = json!("mine/a-model-a-client-made-up");
+    assert_eq!(gateway.send(gateway.chat(&body)).await.status(), StatusCode::OK);
+    let sent = mock.recorded().pop().expect("the upstream got the call");
+    assert_eq!(sent.body["model"], "a-model-a-client-made-up");
+    let metrics = gateway.metrics().await;
+    for needle in [
+        r#"ql_llm_requests_total{route="mine/gpt-4o-mini",provider="mine",model="gpt-4o-mini",status="200"} 1"#,
+        r#"ql_llm_requests_total{route="mine/(other)",provider="mine",model="(other)",status="200"} 1"#,
+    ] {
+        assert!(metrics.contains(needle), "missing {needle} in\n{metrics}");
+    }
+    assert!(!metrics.contains("a-model-a-client-made-up"), "{metrics}");
+    body["model"] = json!("mine/gpt-4o-mini");
 
     // Another organisation's key does not reach it.
     let request = gateway.chat_as_another_organisation(&body).await;

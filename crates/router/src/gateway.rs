@@ -1,7 +1,7 @@
 //! The gateway: resolves a model name to a route and runs one request across the route's
 //! targets with retries, backoff, fallbacks and circuit breakers.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -14,16 +14,20 @@ use crate::config::{RouteConfig, RouterSettings, Strategy};
 use crate::error::RouterError;
 use crate::pricing::PriceTable;
 use crate::provider::{ChunkStream, Completion, Provider, StreamChunk};
-use crate::route::{Route, Target};
+use crate::route::{Route, Target, UNLISTED_MODEL};
 use crate::wire::ChatRequest;
 
 /// Which target served a request, and after how many attempts.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Served {
     pub route: String,
+    /// The route as metrics name it (see [`Route::label`]).
+    pub route_label: String,
     pub provider: String,
     pub provider_kind: &'static str,
     pub model: String,
+    /// The model as metrics name it (see [`Target::label`]).
+    pub model_label: String,
     pub attempts: u32,
     pub price: crate::pricing::Price,
 }
@@ -51,6 +55,9 @@ pub struct Gateway {
     routes: HashMap<String, Arc<Route>>,
     /// Targets addressed directly as `provider/model`, created on first use.
     direct: std::sync::RwLock<HashMap<String, Arc<Route>>>,
+    /// The `provider/model` names some configured route targets: a direct route to one of
+    /// them keeps its model as its metrics label.
+    listed: HashSet<String>,
     settings: RouterSettings,
     prices: PriceTable,
 }
@@ -84,6 +91,7 @@ impl Gateway {
             providers: by_name,
             routes: HashMap::new(),
             direct: std::sync::RwLock::new(HashMap::new()),
+            listed: HashSet::new(),
             settings,
             prices,
         };
@@ -104,9 +112,15 @@ impl Gateway {
                             config.model, target.provider
                         ))
                     })?;
-                targets.push(gateway.target(provider, &target.model, target.weight));
+                targets.push(Arc::new(gateway.target(provider, &target.model, target.weight)));
+                gateway.listed.insert(format!("{}/{}", target.provider, target.model));
             }
-            let route = Route { name: config.model.clone(), strategy: config.strategy, targets };
+            let route = Route {
+                name: config.model.clone(),
+                label: config.model.clone(),
+                strategy: config.strategy,
+                targets,
+            };
             if gateway.routes.insert(config.model.clone(), Arc::new(route)).is_some() {
                 return Err(RouterError::Config(format!(
                     "two routes are named `{}`",
@@ -117,19 +131,19 @@ impl Gateway {
         Ok(gateway)
     }
 
-    fn target(&self, provider: Arc<dyn Provider>, model: &str, weight: u32) -> Arc<Target> {
+    fn target(&self, provider: Arc<dyn Provider>, model: &str, weight: u32) -> Target {
         let policy = BreakerPolicy {
             failure_threshold: self.settings.breaker_failures.max(1),
             first_probe_after: Duration::from_secs(self.settings.breaker_first_probe_secs),
             max_probe_interval: Duration::from_secs(self.settings.breaker_max_probe_secs),
         };
-        Arc::new(Target::new(
+        Target::new(
             provider,
             model.to_owned(),
             weight,
             self.prices.price(model),
             Breaker::new(policy),
-        ))
+        )
     }
 
     /// The route for a model name: a configured route, or `provider/model` for one target.
@@ -149,16 +163,40 @@ impl Gateway {
         {
             return Ok(route.clone());
         }
+        let listed = self.listed.contains(model);
         let mut direct = self.direct.write().unwrap_or_else(std::sync::PoisonError::into_inner);
         if direct.len() >= MAX_ROUTES {
-            return Err(RouterError::UnknownModel(model.to_owned()));
+            // Full: this route serves this request only, so names clients made up cannot
+            // lock out the next real one.
+            return Ok(self.direct_route(provider, upstream_model, listed));
         }
-        let route = Arc::new(Route {
-            name: model.to_owned(),
-            strategy: Strategy::Priority,
-            targets: vec![self.target(provider, upstream_model, 1)],
-        });
+        let route = self.direct_route(provider, upstream_model, listed);
         Ok(direct.entry(model.to_owned()).or_insert(route).clone())
+    }
+
+    /// The one-target route `provider/model`; a model no configuration lists is labelled
+    /// [`UNLISTED_MODEL`] in metrics, so the series stay as many as the configuration makes.
+    pub fn direct_route(
+        &self,
+        provider: Arc<dyn Provider>,
+        model: &str,
+        listed: bool,
+    ) -> Arc<Route> {
+        let name = format!("{}/{model}", provider.name());
+        let (label, target) = if listed {
+            (name.clone(), self.target(provider, model, 1))
+        } else {
+            (
+                format!("{}/{UNLISTED_MODEL}", provider.name()),
+                self.target(provider, model, 1).unlisted(),
+            )
+        };
+        Arc::new(Route {
+            name,
+            label,
+            strategy: Strategy::Priority,
+            targets: vec![Arc::new(target)],
+        })
     }
 
     /// The configured routes, by name.
@@ -183,9 +221,9 @@ impl Gateway {
         let targets = targets
             .into_iter()
             .take(MAX_TARGETS_PER_ROUTE)
-            .map(|(provider, model, weight)| self.target(provider, &model, weight))
+            .map(|(provider, model, weight)| Arc::new(self.target(provider, &model, weight)))
             .collect();
-        Arc::new(Route { name: name.to_owned(), strategy, targets })
+        Arc::new(Route { name: name.to_owned(), label: name.to_owned(), strategy, targets })
     }
 
     /// A configured provider, by name.
@@ -329,9 +367,11 @@ impl Gateway {
     fn served(&self, route: &Route, target: &Target, attempts: u32) -> Served {
         Served {
             route: route.name.clone(),
+            route_label: route.label.clone(),
             provider: target.provider.name().to_owned(),
             provider_kind: target.provider.kind(),
             model: target.model.clone(),
+            model_label: target.label.clone(),
             attempts,
             price: target.price,
         }
@@ -376,7 +416,7 @@ impl Gateway {
 
 /// `ql_llm_breaker_open{provider, model}`: 1 while the target is marked unhealthy.
 fn breaker_gauge(target: &Target, open: bool) {
-    let labels = [("provider", target.provider.name().to_owned()), ("model", target.model.clone())];
+    let labels = [("provider", target.provider.name().to_owned()), ("model", target.label.clone())];
     metrics::gauge!("ql_llm_breaker_open", &labels).set(if open { 1.0 } else { 0.0 });
     if open {
         metrics::counter!("ql_llm_breaker_opened_total", &labels).increment(1);

@@ -11,10 +11,16 @@ use crate::config::Strategy;
 use crate::pricing::Price;
 use crate::provider::Provider;
 
+/// The metrics label of a model that a client named and no configuration lists.
+pub const UNLISTED_MODEL: &str = "(other)";
+
 /// One provider and model a route can send to, with its health and latency.
 pub struct Target {
     pub provider: Arc<dyn Provider>,
     pub model: String,
+    /// The model as metrics name it: [`UNLISTED_MODEL`] for a model a client named that no
+    /// configuration lists, so names clients make up never become series.
+    pub label: String,
     pub weight: u32,
     pub price: Price,
     pub breaker: Breaker,
@@ -42,7 +48,21 @@ impl Target {
         price: Price,
         breaker: Breaker,
     ) -> Self {
-        Self { provider, model, weight, price, breaker, latency_ewma_bits: AtomicU64::new(0) }
+        let label = model.clone();
+        Self {
+            provider,
+            model,
+            label,
+            weight,
+            price,
+            breaker,
+            latency_ewma_bits: AtomicU64::new(0),
+        }
+    }
+
+    /// The same target with [`UNLISTED_MODEL`] as its metrics label.
+    pub fn unlisted(self) -> Self {
+        Self { label: UNLISTED_MODEL.to_owned(), ..self }
     }
 
     /// The average latency in milliseconds, or `None` before the first call.
@@ -66,6 +86,8 @@ impl Target {
 #[derive(Debug)]
 pub struct Route {
     pub name: String,
+    /// The route as metrics name it: its name, or `provider/(other)` for an unlisted model.
+    pub label: String,
     pub strategy: Strategy,
     pub targets: Vec<Arc<Target>>,
 }
@@ -147,7 +169,7 @@ mod tests {
     }
 
     fn route(strategy: Strategy, targets: Vec<Arc<Target>>) -> Route {
-        Route { name: "r".into(), strategy, targets }
+        Route { name: "r".into(), label: "r".into(), strategy, targets }
     }
 
     #[test]

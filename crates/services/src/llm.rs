@@ -93,7 +93,10 @@ pub const MAX_MESSAGES: usize = 10_000;
 /// What is known about a call when it ends.
 #[derive(Debug, Clone)]
 pub(crate) struct CallOutcome {
+    /// The model name the call was recorded under in usage.
     pub route: String,
+    /// The same as metrics name it (see [`ql_router::route::Route::label`]).
+    pub route_label: String,
     pub served: Option<Served>,
     pub usage: Usage,
     pub status: u16,
@@ -149,14 +152,17 @@ impl Services {
                 metrics::counter!("ql_llm_cache_hits_total").increment(1);
                 let served = Served {
                     route: request.model.clone(),
+                    route_label: hit.route_label.clone(),
                     provider: hit.provider.clone(),
                     provider_kind: "cache",
                     model: hit.model.clone(),
+                    model_label: hit.model_label.clone(),
                     attempts: 0,
                     price: ql_router::pricing::Price::default(),
                 };
                 let outcome = CallOutcome {
                     route: request.model.clone(),
+                    route_label: hit.route_label.clone(),
                     served: Some(served.clone()),
                     usage: hit.usage,
                     status: 200,
@@ -171,16 +177,17 @@ impl Services {
             }
             metrics::counter!("ql_llm_cache_misses_total").increment(1);
         }
-        let result = match self.route_for(caller, &request.model).await {
-            Ok(route) => self.gateway.complete_on(&route, request).await,
-            Err(error) => Err(error),
+        let (result, labels) = match self.route_for(caller, &request.model).await {
+            Ok(route) => (self.gateway.complete_on(&route, request).await, RouteLabels::of(&route)),
+            Err(error) => (Err(error), RouteLabels::unresolved()),
         };
         let (served, usage, status) = match &result {
             Ok((completion, served)) => (Some(served.clone()), completion.usage, 200),
             Err(error) => (None, Usage::default(), error.status()),
         };
         let outcome = CallOutcome {
-            route: route_label(&request.model, result.as_ref().err()),
+            route: labels.usage,
+            route_label: labels.metrics,
             served,
             usage,
             status,
@@ -200,6 +207,8 @@ impl Services {
                 provider: served.provider.clone(),
                 provider_kind: served.provider_kind.to_owned(),
                 model: served.model.clone(),
+                route_label: served.route_label.clone(),
+                model_label: served.model_label.clone(),
             };
             self.cache
                 .store
@@ -228,14 +237,15 @@ impl Services {
         check_request(request)?;
         let started = Instant::now();
         self.admit(caller, request).await?;
-        let started_stream = match self.route_for(caller, &request.model).await {
-            Ok(route) => self.gateway.stream_on(&route, request).await,
-            Err(error) => Err(error),
+        let (started_stream, labels) = match self.route_for(caller, &request.model).await {
+            Ok(route) => (self.gateway.stream_on(&route, request).await, RouteLabels::of(&route)),
+            Err(error) => (Err(error), RouteLabels::unresolved()),
         };
         match started_stream {
             Ok(mut stream) => {
                 let outcome = CallOutcome {
-                    route: request.model.clone(),
+                    route: labels.usage,
+                    route_label: labels.metrics,
                     served: Some(stream.served.clone()),
                     usage: stream.first.as_ref().and_then(|chunk| chunk.usage).unwrap_or_default(),
                     status: 200,
@@ -254,7 +264,8 @@ impl Services {
             }
             Err(error) => {
                 let outcome = CallOutcome {
-                    route: route_label(&request.model, Some(&error)),
+                    route: labels.usage,
+                    route_label: labels.metrics,
                     served: None,
                     usage: Usage::default(),
                     status: error.status(),
@@ -335,12 +346,10 @@ impl Services {
                 else {
                     return configured;
                 };
+                let listed = serde_json::from_str::<Vec<String>>(&stored.models)
+                    .is_ok_and(|models| models.iter().any(|listed| listed == upstream_model));
                 let provider = self.build_managed_provider(caller, stored)?;
-                self.gateway.managed_route(
-                    model,
-                    Strategy::Priority,
-                    vec![(provider, upstream_model.to_owned(), 1)],
-                )
+                self.gateway.direct_route(provider, upstream_model, listed)
             }
             None => {
                 let routes = self.store.routes.list(&caller.org_id).await.map_err(unavailable)?;
@@ -440,20 +449,21 @@ impl Services {
     pub(crate) fn finish_call(&self, caller: &Account, outcome: &CallOutcome) {
         let latency = outcome.started.elapsed();
         let ttft = outcome.first_token.map(|at| at.saturating_duration_since(outcome.started));
-        let (provider, model, cost) = match &outcome.served {
+        let (provider, model, model_label, cost) = match &outcome.served {
             Some(served) => (
                 served.provider.as_str(),
                 served.model.as_str(),
+                served.model_label.as_str(),
                 served
                     .price
                     .cost_micros(outcome.usage.prompt_tokens, outcome.usage.completion_tokens),
             ),
-            None => ("", "", 0),
+            None => ("", "", "", 0),
         };
         self.call_metrics.record(&call_metrics::Call {
-            route: &outcome.route,
+            route: &outcome.route_label,
             provider,
-            model,
+            model: model_label,
             status: outcome.status,
             latency_secs: latency.as_secs_f64(),
             ttft_secs: ttft.map(|ttft| ttft.as_secs_f64()),
@@ -587,12 +597,23 @@ impl Services {
 /// The longest model name a request may send.
 pub const MAX_MODEL_NAME_CHARS: usize = 256;
 
-/// The route a call is recorded under: the model name sent, unless it reached no route
-/// (names clients make up must not become metric series).
-fn route_label(model: &str, error: Option<&RouterError>) -> String {
-    match error {
-        Some(RouterError::UnknownModel(_)) => call_metrics::UNKNOWN_ROUTE.to_owned(),
-        _ => model.to_owned(),
+/// The route a call is recorded under, in usage and in metrics.
+struct RouteLabels {
+    usage: String,
+    metrics: String,
+}
+
+impl RouteLabels {
+    /// A resolved route: usage keeps the name sent, metrics the route's label (names clients
+    /// make up must not become series).
+    fn of(route: &ql_router::route::Route) -> Self {
+        Self { usage: route.name.clone(), metrics: route.label.clone() }
+    }
+
+    /// A name that reached no route, or a route that could not be loaded.
+    fn unresolved() -> Self {
+        let unknown = call_metrics::UNKNOWN_ROUTE.to_owned();
+        Self { usage: unknown.clone(), metrics: unknown }
     }
 }
 

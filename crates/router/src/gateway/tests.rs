@@ -189,6 +189,38 @@ async fn models_resolve_by_route_or_provider_slash_model() {
 }
 
 #[test]
+fn direct_routes_keep_listed_names_as_labels_and_share_one_label_for_the_rest() {
+    let gateway = gateway(&[scripted("p", vec![])], Strategy::Priority);
+    for (name, route_label, model, model_label) in [
+        ("fast", "fast", "p-model", "p-model"),
+        ("p/p-model", "p/p-model", "p-model", "p-model"),
+        ("p/made-up", "p/(other)", "made-up", "(other)"),
+    ] {
+        let route = gateway.resolve(name).expect(name);
+        let target = &route.targets[0];
+        assert_eq!((route.name.as_str(), target.model.as_str()), (name, model));
+        let served = gateway.served(&route, target, 1);
+        assert_eq!(
+            (route.label.as_str(), served.route_label.as_str(), served.model_label.as_str()),
+            (route_label, route_label, model_label),
+            "{name}"
+        );
+    }
+}
+
+#[test]
+fn names_clients_make_up_cannot_lock_out_the_next_real_one() {
+    let gateway = gateway(&[scripted("p", vec![])], Strategy::Priority);
+    for n in 0..MAX_ROUTES {
+        gateway.resolve(&format!("p/made-up-{n}")).expect("a direct route");
+    }
+    let route = gateway.resolve("p/p-model").expect("served though the cache is full");
+    assert_eq!((route.name.as_str(), route.label.as_str()), ("p/p-model", "p/p-model"));
+    let kept = gateway.direct.read().unwrap_or_else(std::sync::PoisonError::into_inner).len();
+    assert_eq!(kept, MAX_ROUTES);
+}
+
+#[test]
 fn configuration_mistakes_are_named() {
     let route = |provider: &str| RouteConfig {
         model: "fast".into(),

@@ -67,6 +67,16 @@ pub struct CachedAnswer {
     pub provider: String,
     pub provider_kind: String,
     pub model: String,
+    /// The route and model as metrics name them (see `ql_router::route::Route::label`);
+    /// entries stored before these were kept count as unlisted.
+    #[serde(default = "unlisted")]
+    pub route_label: String,
+    #[serde(default = "unlisted")]
+    pub model_label: String,
+}
+
+fn unlisted() -> String {
+    ql_router::route::UNLISTED_MODEL.to_owned()
 }
 
 mod body_text {
@@ -279,9 +289,21 @@ mod tests {
             provider: "p".into(),
             provider_kind: "openai".into(),
             model: "m".into(),
+            route_label: "r".into(),
+            model_label: "m".into(),
         };
         assert_eq!(cache.get("k").await, None);
         cache.put("k".into(), answer.clone(), Duration::from_secs(60)).await;
         assert_eq!(cache.get("k").await, Some(answer));
+    }
+
+    #[test]
+    fn entries_stored_before_labels_were_kept_count_as_unlisted() {
+        let stored = r#"{"body":"{}","usage":{"prompt_tokens":1,"completion_tokens":2,"total_tokens":3},"provider":"p","provider_kind":"openai","model":"made-up"}"#;
+        let answer: CachedAnswer = serde_json::from_str(stored).expect("an older entry");
+        assert_eq!(
+            (answer.route_label.as_str(), answer.model_label.as_str()),
+            ("(other)", "(other)")
+        );
     }
 }

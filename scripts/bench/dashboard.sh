@@ -2,7 +2,7 @@
 # Dashboard server render under load: starts the release server (as the e2e tier builds it) on a
 # fresh data directory, signs in as the local user, adds a few projects, then runs oha with 50
 # requests in flight against GET / (the dashboard, rendered on the server with its data) and
-# prints oha's summary.
+# prints its latencies, throughput and the server's CPU time per page.
 #
 #   scripts/bench/dashboard.sh [SECONDS]
 set -euo pipefail
@@ -17,7 +17,7 @@ command -v oha >/dev/null || cargo install --locked oha
 bash "$root/scripts/e2e-server.sh" "$port" &
 server=$!
 jar=$(mktemp)
-trap 'kill -TERM $server 2>/dev/null; wait $server 2>/dev/null; rm -f "$jar"' EXIT
+trap 'kill -TERM $server 2>/dev/null; wait $server 2>/dev/null; rm -f "$jar" "$jar.json"' EXIT
 for _ in $(seq 100); do curl -fs "$base/healthz" >/dev/null && break; sleep 0.2; done
 
 same_origin=(-H "Sec-Fetch-Site: same-origin" -H "Origin: $base")
@@ -33,4 +33,21 @@ done
 cookie=$(sed 's/^#HttpOnly_//' "$jar" | awk '!/^#/ && NF >= 7 { printf "%s=%s; ", $6, $7 }')
 curl -fs "${same_origin[@]}" -H "Cookie: $cookie" "$base/" | grep -q 'Library' \
   || { echo "the dashboard did not render the projects" >&2; exit 1; }
-oha -z "${1:-10}s" -c 50 --no-tui "${same_origin[@]}" -H "Cookie: $cookie" "$base/"
+# The server's CPU time per page as well as oha's latencies: on a shared 2-core machine the
+# latencies move with the neighbours' load, the CPU time much less.
+pid=$(pgrep -P "$server" -f quantumlayer)
+ticks() { awk '{ print $14 + $15 }' "/proc/$pid/stat"; }
+before=$(ticks)
+oha -z "${1:-10}s" -c 50 --no-tui --output-format json "${same_origin[@]}" -H "Cookie: $cookie" "$base/" > "$jar.json"
+after=$(ticks)
+python3 - "$jar.json" "$((after - before))" "$(getconf CLK_TCK)" <<'PY'
+import json, sys
+report = json.load(open(sys.argv[1]))
+ticks, per_second = int(sys.argv[2]), int(sys.argv[3])
+summary, latency = report["summary"], report["latencyPercentiles"]
+ok = sum(n for status, n in report["statusCodeDistribution"].items() if status == "200")
+total = sum(report["statusCodeDistribution"].values())
+print(f"requests {total} (200: {ok}), {summary['requestsPerSec']:.0f} req/s")
+print("latency ms: " + ", ".join(f"{p} {latency[p] * 1000:.2f}" for p in ("p50", "p90", "p99")))
+print(f"server CPU {ticks / per_second * 1000 / max(total, 1):.3f} ms per page")
+PY

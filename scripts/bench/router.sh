@@ -5,6 +5,7 @@
 #   scripts/bench/router.sh                       default scenarios, 10 s x 3
 #   scripts/bench/router.sh --scenario rate:1000 --scenario rate:1000:stream --duration 10
 #   BENCH_LITELLM=0 scripts/bench/router.sh …   without the LiteLLM column
+#   BENCH_WORKER_THREADS=2 scripts/bench/router.sh …   the gateway on two runtime threads
 #
 # The harness comes from BENCH_ROUTER_DIR (default: ../shared/bench/router beside the clone) and
 # is copied to ~/.cache/quantumlayer/bench/router, where its mock upstream is built and where
@@ -45,10 +46,10 @@ retries = 0
 [cache]
 enabled = false
 
-# One thread (tokio's current-thread scheduler): the least CPU per request, which is what
-# the harness's fixed-rate scenarios measure.
+# One thread (tokio's current-thread scheduler) by default: the least CPU per request, which
+# is what the harness's fixed-rate scenarios measure. BENCH_WORKER_THREADS=N to compare.
 [http]
-worker_threads = 1
+worker_threads = ${BENCH_WORKER_THREADS:-1}
 TOML
 key=$(cd "$work" && "$binary" keys create --org default --name bench 2>/dev/null)
 

@@ -66,7 +66,8 @@ pub enum Backend {
     Postgres,
 }
 
-/// The connection pool behind a [`Store`], for what shares its database (the job queue).
+/// Connections to a [`Store`]'s database for what shares it (the job queue, the event watch);
+/// on SQLite a pool of their own, without the store's prepared-statement cache.
 #[derive(Debug, Clone)]
 pub enum Pool {
     Sqlite(sqlx::SqlitePool),
@@ -134,7 +135,7 @@ impl Store {
     }
 
     fn from_sqlite(store: sqlite::SqliteStore) -> Self {
-        let pool = Pool::Sqlite(store.pool.clone());
+        let pool = Pool::Sqlite(store.shared.clone());
         let store = Arc::new(store);
         Self {
             backend: Backend::Sqlite,

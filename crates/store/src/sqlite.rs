@@ -11,9 +11,20 @@ use crate::sql::impl_sql_store;
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations/sqlite");
 
+/// Prepared statements each of the store's connections keeps (sqlx's default is 100); more
+/// than the store has, so a page's queries are parsed once per connection, not per call.
+const STATEMENT_CACHE: usize = 512;
+
 /// Every aggregate on one SQLite database.
 pub(crate) struct SqliteStore {
+    /// The store's own connections, which keep their prepared statements: every query of the
+    /// store names its columns, and its schema changes only by [`MIGRATOR`] before first use.
     pub(crate) pool: SqlitePool,
+    /// Connections for what shares the database (the job queue), with no prepared-statement
+    /// cache: sqlx keeps a cached statement's column list from when it was prepared, and a
+    /// `RETURNING *` of apalis's queue prepared before its migration changed the table then
+    /// read past the end of the row and killed the connection's thread.
+    pub(crate) shared: SqlitePool,
 }
 
 impl SqliteStore {
@@ -29,20 +40,19 @@ impl SqliteStore {
             // a commit survives the process dying (what durable workflows need); only the
             // machine losing power can take the last commits with it.
             .synchronous(SqliteSynchronous::Normal)
-            .busy_timeout(Duration::from_secs(5))
-            // No prepared-statement cache: sqlx keeps a cached statement's column list from
-            // when it was prepared, and a `RETURNING *` (apalis's queue) prepared before a
-            // migration changed its table then reads past the end of the row and kills the
-            // connection's thread. Preparing afresh costs microseconds.
-            .statement_cache_capacity(0);
-        let pool = SqlitePoolOptions::new()
-            .max_connections(8)
-            .acquire_timeout(Duration::from_secs(10))
-            .connect_with(options)
+            .busy_timeout(Duration::from_secs(5));
+        let pool_of = |options: SqliteConnectOptions| {
+            SqlitePoolOptions::new()
+                .max_connections(8)
+                .acquire_timeout(Duration::from_secs(10))
+                .connect_with(options)
+        };
+        let pool = pool_of(options.clone().statement_cache_capacity(STATEMENT_CACHE))
             .await
             .map_err(connect_error)?;
         MIGRATOR.run(&pool).await?;
-        Ok(Self { pool })
+        let shared = pool_of(options.statement_cache_capacity(0)).await.map_err(connect_error)?;
+        Ok(Self { pool, shared })
     }
 }
 

@@ -20,10 +20,10 @@ pub(crate) struct SqliteStore {
     /// The store's own connections, which keep their prepared statements: every query of the
     /// store names its columns, and its schema changes only by [`MIGRATOR`] before first use.
     pub(crate) pool: SqlitePool,
-    /// Connections for what shares the database (the job queue), with no prepared-statement
-    /// cache: sqlx keeps a cached statement's column list from when it was prepared, and a
-    /// `RETURNING *` of apalis's queue prepared before its migration changed the table then
-    /// read past the end of the row and killed the connection's thread.
+    /// Connections for what shares the database (the job queue, the event watch), with no
+    /// prepared-statement cache: sqlx keeps a cached statement's column list from when it was
+    /// prepared, and a `RETURNING *` of apalis's queue prepared before its migration changed
+    /// the table then read past the end of the row and killed the connection's thread.
     pub(crate) shared: SqlitePool,
 }
 

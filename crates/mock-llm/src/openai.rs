@@ -80,6 +80,17 @@ async fn chat(State(shared): State<Arc<Shared>>, headers: HeaderMap, body: Bytes
             let first = STREAM.split("\n\n").next().unwrap_or_default();
             sse(format!("{first}\n\ndata: {}\n\n", SERVER_ERROR.replace('\n', "")))
         }
+        "mock:stall" if streaming => {
+            // The first chunk, then a silence longer than any test waits.
+            let first = STREAM.split("\n\n").next().unwrap_or_default();
+            let frames = futures::stream::iter([Bytes::from(format!("{first}\n\n"))])
+                .chain(futures::stream::once(async {
+                    tokio::time::sleep(Duration::from_secs(3600)).await;
+                    Bytes::new()
+                }))
+                .map(Ok::<_, std::convert::Infallible>);
+            ([("content-type", "text/event-stream")], Body::from_stream(frames)).into_response()
+        }
         "mock:tool" if streaming => sse(format!("{STREAM_TOOL_CALL}data: [DONE]\n\n")),
         "mock:tool" => json(StatusCode::OK, TOOL_CALL),
         _ if streaming => {

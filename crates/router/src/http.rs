@@ -1,12 +1,17 @@
-//! Helpers every HTTP provider shares: the client, error mapping, `Retry-After`, SSE bodies.
+//! Helpers every HTTP provider shares: the client, error mapping, `Retry-After`, bodies read
+//! whole or as SSE events.
+
+mod client;
 
 use std::time::Duration;
 
 use bytes::Bytes;
 use futures::{Stream, StreamExt};
+use http_body_util::BodyExt;
 
 use crate::error::RouterError;
 use crate::sse::{SseDecoder, SseEvent};
+pub use client::{HttpClient, Request, Response};
 
 /// Timeouts of one provider.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -32,30 +37,13 @@ impl Default for Timeouts {
 /// The longest answer body read from an upstream.
 pub const MAX_ANSWER_BYTES: usize = 32 * 1024 * 1024;
 
-/// An HTTP client tuned for a gateway: no Nagle delay, kept-alive connections.
-pub fn client(timeouts: Timeouts) -> Result<reqwest::Client, RouterError> {
-    reqwest::Client::builder()
-        .tcp_nodelay(true)
-        .connect_timeout(timeouts.connect)
-        .read_timeout(timeouts.idle)
-        .pool_idle_timeout(Duration::from_secs(90))
-        .pool_max_idle_per_host(256)
-        // An API answer is never a redirect to follow: without a policy no URL is re-parsed
-        // per request.
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .map_err(|error| RouterError::Config(format!("HTTP client: {error}")))
-}
-
-/// Sends a request; a non-2xx answer becomes the vendor's error (`timeout` names the wait in a
-/// timeout error).
+/// Sends a request; a non-2xx answer becomes the vendor's error.
 pub async fn send(
     provider: &str,
-    builder: reqwest::RequestBuilder,
-    timeout: Duration,
-) -> Result<reqwest::Response, RouterError> {
-    let response =
-        builder.send().await.map_err(|error| transport_error(provider, &error, timeout))?;
+    client: &HttpClient,
+    request: Request,
+) -> Result<Response, RouterError> {
+    let response = client.send(request).await.map_err(|error| transport_error(provider, &error))?;
     if response.status().is_success() {
         Ok(response)
     } else {
@@ -63,18 +51,34 @@ pub async fn send(
     }
 }
 
-/// Parses an endpoint URL once, when the provider is built.
-pub fn parse_url(provider: &str, url: &str) -> Result<reqwest::Url, RouterError> {
-    reqwest::Url::parse(url).map_err(|error| {
-        RouterError::Config(format!("provider `{provider}`: `{url}` is not a URL: {error}"))
-    })
+/// Runs `work`, giving up with a timeout error after `after`.
+pub async fn within<T>(
+    provider: &str,
+    after: Duration,
+    work: impl Future<Output = Result<T, RouterError>>,
+) -> Result<T, RouterError> {
+    tokio::time::timeout(after, work)
+        .await
+        .map_err(|_| RouterError::Timeout { provider: provider.to_owned(), after })?
+}
+
+/// Parses an endpoint URL once, when the provider is built: `http` or `https`, with a host.
+pub fn parse_url(provider: &str, url: &str) -> Result<hyper::Uri, RouterError> {
+    let invalid = |why: String| {
+        RouterError::Config(format!("provider `{provider}`: `{url}` is not a URL: {why}"))
+    };
+    let uri: hyper::Uri =
+        url.parse().map_err(|error: ::http::uri::InvalidUri| invalid(error.to_string()))?;
+    match (uri.scheme_str(), uri.host()) {
+        (Some("http" | "https"), Some(host)) if !host.is_empty() => Ok(uri),
+        (Some("http" | "https"), _) => Err(invalid("it names no host".into())),
+        _ => Err(invalid("it must start with http:// or https://".into())),
+    }
 }
 
 /// Turns a transport error into the router's terms.
-pub fn transport_error(provider: &str, error: &reqwest::Error, after: Duration) -> RouterError {
-    if error.is_timeout() {
-        RouterError::Timeout { provider: provider.to_owned(), after }
-    } else if error.is_connect() {
+pub fn transport_error(provider: &str, error: &client::TransportError) -> RouterError {
+    if error.is_connect() {
         RouterError::Connect { provider: provider.to_owned(), message: root_cause(error) }
     } else {
         RouterError::Protocol { provider: provider.to_owned(), message: root_cause(error) }
@@ -90,7 +94,7 @@ fn root_cause(error: &(dyn std::error::Error + 'static)) -> String {
 }
 
 /// `Retry-After` in seconds or as an HTTP date; also the `retry-after-ms` some vendors send.
-pub fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
+pub fn retry_after(headers: &::http::HeaderMap) -> Option<Duration> {
     if let Some(ms) = headers
         .get("retry-after-ms")
         .and_then(|v| v.to_str().ok())
@@ -98,7 +102,7 @@ pub fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
     {
         return Some(Duration::from_secs_f64(ms.max(0.0) / 1000.0));
     }
-    let value = headers.get(reqwest::header::RETRY_AFTER)?.to_str().ok()?.trim();
+    let value = headers.get(::http::header::RETRY_AFTER)?.to_str().ok()?.trim();
     if let Ok(seconds) = value.parse::<f64>() {
         return Some(Duration::from_secs_f64(seconds.clamp(0.0, 86_400.0)));
     }
@@ -108,7 +112,7 @@ pub fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
 
 /// Reads an error answer and builds the error, taking the message from a JSON body when
 /// the vendor sent one (`{"error": {"message"}}`, `{"error": "…"}` or `{"message"}`).
-pub async fn error_from_response(provider: &str, response: reqwest::Response) -> RouterError {
+pub async fn error_from_response(provider: &str, response: Response) -> RouterError {
     let status = response.status().as_u16();
     let retry_after = retry_after(response.headers());
     let body = read_limited(response, 64 * 1024).await.unwrap_or_default();
@@ -139,30 +143,28 @@ pub fn error_message(body: &[u8]) -> String {
 }
 
 /// Reads a body, refusing more than `limit` bytes.
-pub async fn read_limited(response: reqwest::Response, limit: usize) -> Result<Bytes, String> {
-    if response.content_length().is_some_and(|length| length as usize > limit) {
-        return Err(format!("the answer is larger than {limit} bytes"));
+pub async fn read_limited(response: Response, limit: usize) -> Result<Bytes, String> {
+    let too_large = || format!("the answer is larger than {limit} bytes");
+    let declared = response
+        .headers()
+        .get(::http::header::CONTENT_LENGTH)
+        .and_then(|value| value.to_str().ok()?.parse::<u64>().ok());
+    if declared.is_some_and(|length| length > limit as u64) {
+        return Err(too_large());
     }
-    let mut body = bytes::BytesMut::new();
-    let mut stream = response.bytes_stream();
-    while let Some(chunk) = stream.next().await {
-        let chunk = chunk.map_err(|error| root_cause(&error))?;
-        if body.len() + chunk.len() > limit {
-            return Err(format!("the answer is larger than {limit} bytes"));
-        }
-        if body.is_empty() && stream.size_hint().1 == Some(0) {
-            return Ok(chunk);
-        }
-        body.extend_from_slice(&chunk);
+    let body = http_body_util::Limited::new(response.into_body(), limit);
+    match body.collect().await {
+        Ok(collected) => Ok(collected.to_bytes()),
+        Err(error) if error.is::<http_body_util::LengthLimitError>() => Err(too_large()),
+        Err(error) => Err(root_cause(error.as_ref())),
     }
-    Ok(body.freeze())
 }
 
 /// Reads a JSON answer (at most [`MAX_ANSWER_BYTES`]) and parses it as `T`, keeping the bytes;
 /// `what` names the expected document in the error.
 pub async fn read_json<T: serde::de::DeserializeOwned>(
     provider: &str,
-    response: reqwest::Response,
+    response: Response,
     what: &str,
 ) -> Result<(Bytes, T), RouterError> {
     let protocol = |message| RouterError::Protocol { provider: provider.to_owned(), message };
@@ -172,13 +174,39 @@ pub async fn read_json<T: serde::de::DeserializeOwned>(
     Ok((body, parsed))
 }
 
-/// The SSE events of a response body, in order; a transport failure or an oversized event
-/// ends the stream with an error.
+/// A body's data as it arrives; a silence longer than `idle` or a transport failure ends it
+/// with an error.
+pub fn body_chunks(
+    response: Response,
+    idle: Duration,
+) -> impl Stream<Item = Result<Bytes, String>> {
+    futures::stream::unfold(Some(response.into_body()), move |body| async move {
+        let mut body = body?;
+        loop {
+            match tokio::time::timeout(idle, body.frame()).await {
+                Err(_) => {
+                    let silence = format!("no data for {} s", idle.as_secs_f64());
+                    return Some((Err(silence), None));
+                }
+                Ok(None) => return None,
+                Ok(Some(Err(error))) => return Some((Err(root_cause(&error)), None)),
+                Ok(Some(Ok(frame))) => match frame.into_data() {
+                    Ok(data) if !data.is_empty() => return Some((Ok(data), Some(body))),
+                    _ => {} // an empty chunk or trailers
+                },
+            }
+        }
+    })
+}
+
+/// The SSE events of a response body, in order; a transport failure, a silence longer than
+/// `idle` or an oversized event ends the stream with an error.
 pub fn sse_events(
     provider: String,
-    response: reqwest::Response,
+    response: Response,
+    idle: Duration,
 ) -> impl Stream<Item = Result<SseEvent, RouterError>> {
-    let body = response.bytes_stream();
+    let body = Box::pin(body_chunks(response, idle));
     futures::stream::unfold(
         (body, SseDecoder::default(), std::collections::VecDeque::new(), provider, false),
         |(mut body, mut decoder, mut ready, provider, mut finished)| async move {
@@ -202,12 +230,10 @@ pub fn sse_events(
                         }
                         ready.extend(out);
                     }
-                    Some(Err(error)) => {
+                    Some(Err(message)) => {
                         finished = true;
-                        let error = RouterError::StreamBroken {
-                            provider: provider.clone(),
-                            message: root_cause(&error),
-                        };
+                        let error =
+                            RouterError::StreamBroken { provider: provider.clone(), message };
                         return Some((Err(error), (body, decoder, ready, provider, finished)));
                     }
                     None => return None,
@@ -249,13 +275,13 @@ mod tests {
 
     #[test]
     fn retry_after_reads_seconds_milliseconds_and_dates() {
-        let mut headers = reqwest::header::HeaderMap::new();
+        let mut headers = ::http::HeaderMap::new();
         assert_eq!(retry_after(&headers), None);
         headers.insert("retry-after", "3".parse().expect("header"));
         assert_eq!(retry_after(&headers), Some(Duration::from_secs(3)));
         headers.insert("retry-after-ms", "250".parse().expect("header"));
         assert_eq!(retry_after(&headers), Some(Duration::from_millis(250)));
-        let mut dated = reqwest::header::HeaderMap::new();
+        let mut dated = ::http::HeaderMap::new();
         let later = std::time::SystemTime::now() + Duration::from_secs(30);
         dated.insert("retry-after", httpdate::fmt_http_date(later).parse().expect("header"));
         let wait = retry_after(&dated).expect("parsed");

@@ -129,6 +129,24 @@ async fn a_stream_cut_short_or_carrying_an_error_ends_in_an_error() {
 }
 
 #[tokio::test]
+async fn a_stream_that_goes_silent_ends_in_an_error_after_the_idle_timeout() {
+    let mock = openai::start().await.expect("mock");
+    let timeouts = Timeouts { idle: Duration::from_millis(200), ..Timeouts::default() };
+    let upstream = OpenAi::new("upstream", &mock.base_url, None, timeouts).expect("client");
+    let mut request = request("mock:stall");
+    request.stream = true;
+    let started = std::time::Instant::now();
+    let items: Vec<_> = upstream.stream(&request, "m").await.expect("started").collect().await;
+    assert!(items[0].is_ok(), "the first chunk arrives");
+    let last = items.last().expect("items");
+    assert!(
+        matches!(last, Err(RouterError::StreamBroken { message, .. }) if message.contains("no data for 0.2 s")),
+        "{last:?}"
+    );
+    assert!(started.elapsed() < Duration::from_secs(5), "{:?}", started.elapsed());
+}
+
+#[tokio::test]
 async fn models_and_health_use_the_model_list() {
     let mock = openai::start().await.expect("mock");
     let upstream = provider(&mock.base_url);

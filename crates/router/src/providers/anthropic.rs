@@ -7,7 +7,7 @@ use futures::StreamExt;
 use serde_json::Value;
 
 use crate::error::RouterError;
-use crate::http::{self, Timeouts};
+use crate::http::{self, HttpClient, Response, Timeouts};
 use crate::provider::{ChunkStream, Completion, Provider};
 use crate::wire::ChatRequest;
 use convert::{Mode, Step, StreamTranslator};
@@ -19,11 +19,11 @@ pub const API_VERSION: &str = "2023-06-01";
 pub struct Anthropic {
     name: String,
     /// `<root>/v1/messages` and `<root>/v1/models`, parsed once.
-    messages_url: reqwest::Url,
-    models_url: reqwest::Url,
+    messages_url: hyper::Uri,
+    models_url: hyper::Uri,
     api_key: Option<String>,
     timeouts: Timeouts,
-    client: reqwest::Client,
+    client: HttpClient,
 }
 
 impl Anthropic {
@@ -42,27 +42,28 @@ impl Anthropic {
             name,
             api_key,
             timeouts,
-            client: http::client(timeouts)?,
+            client: HttpClient::new(timeouts)?,
         })
     }
 
-    fn request(&self, builder: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
-        let builder = builder.header("anthropic-version", API_VERSION);
-        match &self.api_key {
-            Some(key) => builder.header("x-api-key", key),
-            None => builder,
-        }
-    }
-
+    /// Sends a request to `uri` (a JSON body unless `body` is `None`); a non-2xx answer
+    /// becomes the vendor's error.
     async fn send(
         &self,
-        builder: reqwest::RequestBuilder,
-    ) -> Result<reqwest::Response, RouterError> {
-        http::send(&self.name, builder, self.timeouts.request).await
-    }
-
-    fn post_messages(&self, body: &Value) -> reqwest::RequestBuilder {
-        self.request(self.client.post(self.messages_url.clone())).json(body)
+        method: hyper::Method,
+        uri: &hyper::Uri,
+        body: Option<&Value>,
+    ) -> Result<Response, RouterError> {
+        let body = body
+            .map(serde_json::to_vec)
+            .transpose()
+            .map_err(|error| RouterError::InvalidRequest(error.to_string()))?;
+        let json = body.is_some().then_some(("content-type", "application/json"));
+        let key = self.api_key.as_deref().map(|key| ("x-api-key", key));
+        let headers = [("anthropic-version", API_VERSION)].into_iter().chain(json).chain(key);
+        let body = body.unwrap_or_default().into();
+        let request = HttpClient::request(&self.name, method, uri, headers, body)?;
+        http::send(&self.name, &self.client, request).await
     }
 
     fn protocol(&self, message: impl Into<String>) -> RouterError {
@@ -86,9 +87,11 @@ impl Provider for Anthropic {
         model: &str,
     ) -> Result<Completion, RouterError> {
         let (body, mode) = convert::request_body(request, model, false)?;
-        let response = self.send(self.post_messages(&body).timeout(self.timeouts.request)).await?;
-        let (_, answer) =
-            http::read_json::<Value>(&self.name, response, "a Messages API answer").await?;
+        let (_, answer) = http::within(&self.name, self.timeouts.request, async {
+            let response = self.send(hyper::Method::POST, &self.messages_url, Some(&body)).await?;
+            http::read_json::<Value>(&self.name, response, "a Messages API answer").await
+        })
+        .await?;
         let converted =
             convert::response(&answer, &mode).map_err(|message| self.protocol(message))?;
         let usage = converted.usage.unwrap_or_default();
@@ -99,25 +102,25 @@ impl Provider for Anthropic {
 
     async fn stream(&self, request: &ChatRequest, model: &str) -> Result<ChunkStream, RouterError> {
         let (body, mode) = convert::request_body(request, model, true)?;
-        let response =
-            tokio::time::timeout(self.timeouts.request, self.send(self.post_messages(&body)))
-                .await
-                .map_err(|_| RouterError::Timeout {
-                    provider: self.name.clone(),
-                    after: self.timeouts.request,
-                })??;
+        let response = http::within(
+            &self.name,
+            self.timeouts.request,
+            self.send(hyper::Method::POST, &self.messages_url, Some(&body)),
+        )
+        .await?;
         Ok(Box::pin(translate_events(
             self.name.clone(),
-            Box::pin(http::sse_events(self.name.clone(), response)),
+            Box::pin(http::sse_events(self.name.clone(), response, self.timeouts.idle)),
             mode,
         )))
     }
 
     async fn models(&self) -> Result<Vec<String>, RouterError> {
-        let builder =
-            self.request(self.client.get(self.models_url.clone())).timeout(self.timeouts.request);
-        let response = self.send(builder).await?;
-        let (_, list) = http::read_json::<Value>(&self.name, response, "a model list").await?;
+        let (_, list) = http::within(&self.name, self.timeouts.request, async {
+            let response = self.send(hyper::Method::GET, &self.models_url, None).await?;
+            http::read_json::<Value>(&self.name, response, "a model list").await
+        })
+        .await?;
         let models =
             list["data"].as_array().ok_or_else(|| self.protocol("the model list has no `data`"))?;
         Ok(models.iter().filter_map(|model| model["id"].as_str().map(str::to_owned)).collect())

@@ -11,7 +11,7 @@ use futures::StreamExt;
 use serde_json::Value;
 
 use crate::error::RouterError;
-use crate::http::{self, Timeouts};
+use crate::http::{self, HttpClient, Timeouts};
 use crate::provider::{ChunkStream, Completion, Provider, StreamChunk};
 use crate::wire::ChatRequest;
 use convert::StreamTranslator;
@@ -29,7 +29,7 @@ pub struct Bedrock {
     region: String,
     credentials: AwsCredentials,
     timeouts: Timeouts,
-    client: reqwest::Client,
+    client: HttpClient,
 }
 
 /// Percent-encodes a model id for the URL path (ids such as `anthropic.claude-v2:1` hold `:`).
@@ -43,6 +43,16 @@ fn encode_model(model: &str) -> String {
         }
     }
     out
+}
+
+/// The `Host` header for `uri`: its host, and its port unless it is the scheme's default.
+fn host_header(uri: &hyper::Uri) -> Option<String> {
+    let host = uri.host().filter(|host| !host.is_empty())?;
+    let default_port = if uri.scheme_str() == Some("https") { 443 } else { 80 };
+    Some(match uri.port_u16() {
+        Some(port) if port != default_port => format!("{host}:{port}"),
+        _ => host.to_owned(),
+    })
 }
 
 impl Bedrock {
@@ -64,7 +74,7 @@ impl Bedrock {
             region: region.to_owned(),
             credentials,
             timeouts,
-            client: http::client(timeouts)?,
+            client: HttpClient::new(timeouts)?,
         })
     }
 
@@ -75,19 +85,12 @@ impl Bedrock {
         action: &str,
         body: Vec<u8>,
         accept: &str,
-    ) -> Result<reqwest::RequestBuilder, RouterError> {
+    ) -> Result<http::Request, RouterError> {
         let url = format!("{}/model/{}/{action}", self.base_url, encode_model(model));
-        let host = reqwest::Url::parse(&url)
-            .ok()
-            .and_then(|parsed| {
-                parsed.host_str().map(|host| match parsed.port() {
-                    Some(port) => format!("{host}:{port}"),
-                    None => host.to_owned(),
-                })
-            })
-            .ok_or_else(|| {
-                RouterError::Config(format!("provider `{}`: bad base_url", self.name))
-            })?;
+        let uri = http::parse_url(&self.name, &url)?;
+        let host = host_header(&uri).ok_or_else(|| {
+            RouterError::Config(format!("provider `{}`: bad base_url", self.name))
+        })?;
         let headers =
             [("content-type", "application/json"), ("accept", accept), ("host", host.as_str())];
         let signable = sign::Signable { method: "POST", url: &url, headers: &headers, body: &body };
@@ -101,15 +104,10 @@ impl Bedrock {
         .map_err(|message| {
             RouterError::Config(format!("provider `{}`: cannot sign: {message}", self.name))
         })?;
-        let mut builder = self
-            .client
-            .post(&url)
-            .header("content-type", "application/json")
-            .header("accept", accept);
-        for (name, value) in signature {
-            builder = builder.header(name, value);
-        }
-        Ok(builder.body(body))
+        // The `host` signed is the one sent.
+        let headers =
+            headers.into_iter().chain(signature.iter().map(|(n, v)| (n.as_str(), v.as_str())));
+        HttpClient::request(&self.name, hyper::Method::POST, &uri, headers, body.into())
     }
 
     fn protocol(&self, message: impl Into<String>) -> RouterError {
@@ -135,12 +133,12 @@ impl Provider for Bedrock {
         let (body, mode) = convert::request_body(request)?;
         let body = serde_json::to_vec(&body)
             .map_err(|error| RouterError::InvalidRequest(error.to_string()))?;
-        let builder = self
-            .signed_post(model, "converse", body, "application/json")?
-            .timeout(self.timeouts.request);
-        let response = http::send(&self.name, builder, self.timeouts.request).await?;
-        let (_, answer) =
-            http::read_json::<Value>(&self.name, response, "a Converse answer").await?;
+        let request = self.signed_post(model, "converse", body, "application/json")?;
+        let (_, answer) = http::within(&self.name, self.timeouts.request, async {
+            let response = http::send(&self.name, &self.client, request).await?;
+            http::read_json::<Value>(&self.name, response, "a Converse answer").await
+        })
+        .await?;
         let converted =
             convert::response(&answer, model, &mode).map_err(|message| self.protocol(message))?;
         let usage = converted.usage.unwrap_or_default();
@@ -153,18 +151,16 @@ impl Provider for Bedrock {
         let (body, mode) = convert::request_body(request)?;
         let body = serde_json::to_vec(&body)
             .map_err(|error| RouterError::InvalidRequest(error.to_string()))?;
-        let builder =
+        let request =
             self.signed_post(model, "converse-stream", body, "application/vnd.amazon.eventstream")?;
-        let response = tokio::time::timeout(
+        let response = http::within(
+            &self.name,
             self.timeouts.request,
-            http::send(&self.name, builder, self.timeouts.request),
+            http::send(&self.name, &self.client, request),
         )
-        .await
-        .map_err(|_| RouterError::Timeout {
-            provider: self.name.clone(),
-            after: self.timeouts.request,
-        })??;
-        Ok(Box::pin(event_stream(self.name.clone(), response, StreamTranslator::new(mode, model))))
+        .await?;
+        let chunks = http::body_chunks(response, self.timeouts.idle);
+        Ok(Box::pin(event_stream(self.name.clone(), chunks, StreamTranslator::new(mode, model))))
     }
 
     async fn models(&self) -> Result<Vec<String>, RouterError> {
@@ -175,11 +171,22 @@ impl Provider for Bedrock {
 
     async fn health(&self) -> Result<(), RouterError> {
         // A minimal signed Converse call would cost tokens; reaching the endpoint is the probe.
-        let url = format!("{}/", self.base_url);
-        match self.client.get(url).timeout(self.timeouts.connect).send().await {
-            Ok(_) => Ok(()),
-            Err(error) => Err(http::transport_error(&self.name, &error, self.timeouts.connect)),
-        }
+        let uri = http::parse_url(&self.name, &format!("{}/", self.base_url))?;
+        let request = HttpClient::request(
+            &self.name,
+            hyper::Method::GET,
+            &uri,
+            [("accept", "*/*")],
+            Default::default(),
+        )?;
+        http::within(&self.name, self.timeouts.connect, async {
+            self.client
+                .send(request)
+                .await
+                .map_err(|error| http::transport_error(&self.name, &error))
+        })
+        .await
+        .map(drop)
     }
 }
 
@@ -196,11 +203,11 @@ fn header(message: &aws_smithy_types::event_stream::Message, name: &str) -> Opti
 /// exception frame, a corrupt frame or an end before `messageStop` breaks the stream.
 fn event_stream(
     provider: String,
-    response: reqwest::Response,
+    body: impl futures::Stream<Item = Result<bytes::Bytes, String>> + Send + 'static,
     translator: StreamTranslator,
 ) -> impl futures::Stream<Item = Result<StreamChunk, RouterError>> {
     let state = (
-        response.bytes_stream(),
+        Box::pin(body),
         bytes::BytesMut::new(),
         MessageFrameDecoder::new(),
         translator,
@@ -277,7 +284,7 @@ fn event_stream(
                     }
                     Some(Err(error)) => {
                         done = true;
-                        let error = broken(error.to_string());
+                        let error = broken(error);
                         return Some((
                             Err(error),
                             (body, buffer, decoder, translator, ready, provider, done),

@@ -6,7 +6,7 @@ use futures::StreamExt;
 use serde::Deserialize;
 
 use crate::error::RouterError;
-use crate::http::{self, Timeouts};
+use crate::http::{self, HttpClient, Response, Timeouts};
 use crate::provider::{ChunkStream, Completion, Provider, StreamChunk};
 use crate::wire::{ChatRequest, ModelList, StreamOptions, Usage};
 
@@ -15,11 +15,12 @@ use crate::wire::{ChatRequest, ModelList, StreamOptions, Usage};
 pub struct OpenAi {
     name: String,
     /// `<base_url>/chat/completions` and `<base_url>/models`, parsed once.
-    chat_url: reqwest::Url,
-    models_url: reqwest::Url,
-    api_key: Option<String>,
+    chat_url: hyper::Uri,
+    models_url: hyper::Uri,
+    /// `Bearer <key>`, when the upstream wants a key.
+    authorization: Option<String>,
     timeouts: Timeouts,
-    client: reqwest::Client,
+    client: HttpClient,
 }
 
 impl OpenAi {
@@ -35,26 +36,24 @@ impl OpenAi {
             chat_url: http::parse_url(&name, &format!("{base}/chat/completions"))?,
             models_url: http::parse_url(&name, &format!("{base}/models"))?,
             name,
-            api_key,
+            authorization: api_key.map(|key| format!("Bearer {key}")),
             timeouts,
-            client: http::client(timeouts)?,
+            client: HttpClient::new(timeouts)?,
         })
     }
 
-    fn post(&self, body: Vec<u8>) -> reqwest::RequestBuilder {
-        let builder = self
-            .client
-            .post(self.chat_url.clone())
-            .header(reqwest::header::CONTENT_TYPE, "application/json")
-            .body(body);
-        self.authorize(builder)
-    }
-
-    fn authorize(&self, builder: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
-        match &self.api_key {
-            Some(key) => builder.bearer_auth(key),
-            None => builder,
-        }
+    /// Sends a request to `uri`; a non-2xx answer becomes the vendor's error.
+    async fn send(
+        &self,
+        method: hyper::Method,
+        uri: &hyper::Uri,
+        body: Vec<u8>,
+    ) -> Result<Response, RouterError> {
+        let json = (!body.is_empty()).then_some(("content-type", "application/json"));
+        let key = self.authorization.as_deref().map(|key| ("authorization", key));
+        let headers = json.into_iter().chain(key);
+        let request = HttpClient::request(&self.name, method, uri, headers, body.into())?;
+        http::send(&self.name, &self.client, request).await
     }
 
     /// The request as this upstream should see it: its own model name, streaming as asked.
@@ -72,13 +71,6 @@ impl OpenAi {
         outgoing.stream_options = stream.then_some(StreamOptions { include_usage: true });
         serde_json::to_vec(&outgoing)
             .map_err(|error| RouterError::InvalidRequest(error.to_string()))
-    }
-
-    async fn send(
-        &self,
-        builder: reqwest::RequestBuilder,
-    ) -> Result<reqwest::Response, RouterError> {
-        http::send(&self.name, builder, self.timeouts.request).await
     }
 }
 
@@ -129,22 +121,25 @@ impl Provider for OpenAi {
         model: &str,
     ) -> Result<Completion, RouterError> {
         let body = self.upstream_body(request, model, false)?;
-        let response = self.send(self.post(body).timeout(self.timeouts.request)).await?;
-        let (body, parsed) =
-            http::read_json::<UsageOnly>(&self.name, response, "a chat completion").await?;
-        Ok(Completion { body, usage: parsed.usage.unwrap_or_default() })
+        http::within(&self.name, self.timeouts.request, async {
+            let response = self.send(hyper::Method::POST, &self.chat_url, body).await?;
+            let (body, parsed) =
+                http::read_json::<UsageOnly>(&self.name, response, "a chat completion").await?;
+            Ok(Completion { body, usage: parsed.usage.unwrap_or_default() })
+        })
+        .await
     }
 
     async fn stream(&self, request: &ChatRequest, model: &str) -> Result<ChunkStream, RouterError> {
         let body = self.upstream_body(request, model, true)?;
-        let response = tokio::time::timeout(self.timeouts.request, self.send(self.post(body)))
-            .await
-            .map_err(|_| RouterError::Timeout {
-                provider: self.name.clone(),
-                after: self.timeouts.request,
-            })??;
+        let response = http::within(
+            &self.name,
+            self.timeouts.request,
+            self.send(hyper::Method::POST, &self.chat_url, body),
+        )
+        .await?;
         let provider = self.name.clone();
-        let events = http::sse_events(provider.clone(), response);
+        let events = http::sse_events(provider.clone(), response, self.timeouts.idle);
         let chunks = futures::stream::unfold(
             (Box::pin(events), provider, false),
             |(mut events, provider, done)| async move {
@@ -180,11 +175,13 @@ impl Provider for OpenAi {
     }
 
     async fn models(&self) -> Result<Vec<String>, RouterError> {
-        let builder =
-            self.authorize(self.client.get(self.models_url.clone()).timeout(self.timeouts.request));
-        let response = self.send(builder).await?;
-        let (_, list) = http::read_json::<ModelList>(&self.name, response, "a model list").await?;
-        Ok(list.data.into_iter().map(|model| model.id).collect())
+        http::within(&self.name, self.timeouts.request, async {
+            let response = self.send(hyper::Method::GET, &self.models_url, Vec::new()).await?;
+            let (_, list) =
+                http::read_json::<ModelList>(&self.name, response, "a model list").await?;
+            Ok(list.data.into_iter().map(|model| model.id).collect())
+        })
+        .await
     }
 
     async fn health(&self) -> Result<(), RouterError> {

@@ -56,9 +56,14 @@ pub enum AuthMode {
     Local,
 }
 
-/// Every use-case, over one store. Cheap to clone.
+/// Every use-case, over one store. Cheap to clone: one shared [`ServiceParts`], so a request
+/// handler's copy costs one reference count, not one per part.
 #[derive(Clone)]
-pub struct Services {
+pub struct Services(std::sync::Arc<ServiceParts>);
+
+/// What [`Services`] shares between its copies; its fields are the crate's own.
+#[derive(Clone)]
+pub struct ServiceParts {
     store: Store,
     auth_mode: AuthMode,
     key_cache: api_keys::KeyCache,
@@ -81,6 +86,21 @@ pub struct Services {
     verified_capsules: files::VerifiedCapsules,
 }
 
+impl std::ops::Deref for Services {
+    type Target = ServiceParts;
+
+    fn deref(&self) -> &ServiceParts {
+        &self.0
+    }
+}
+
+impl Services {
+    /// The parts to change while building: shared parts are copied first.
+    fn parts_mut(&mut self) -> &mut ServiceParts {
+        std::sync::Arc::make_mut(&mut self.0)
+    }
+}
+
 impl std::fmt::Debug for Services {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Services")
@@ -97,7 +117,7 @@ impl Services {
         let accounting = llm::accounting::Accounting::start(store.usage.clone());
         let orchestrator =
             ql_orchestrator::Orchestrator::new(store.clone(), ql_orchestrator::Settings::default());
-        Self {
+        Self(std::sync::Arc::new(ServiceParts {
             orchestrator,
             store,
             auth_mode,
@@ -120,12 +140,13 @@ impl Services {
                 .time_to_live(std::time::Duration::from_secs(60))
                 .build(),
             verified_capsules: files::verified_capsules(),
-        }
+        }))
     }
 
     /// The same services running generations with these settings.
     pub fn with_orchestrator_settings(mut self, settings: ql_orchestrator::Settings) -> Self {
-        self.orchestrator = ql_orchestrator::Orchestrator::new(self.store.clone(), settings);
+        let orchestrator = ql_orchestrator::Orchestrator::new(self.store.clone(), settings);
+        self.parts_mut().orchestrator = orchestrator;
         self
     }
 
@@ -136,13 +157,13 @@ impl Services {
 
     /// The same services sealing secrets at rest with this installation key.
     pub fn with_secrets(mut self, secrets: SecretBox) -> Self {
-        self.secrets = Some(secrets);
+        self.parts_mut().secrets = Some(secrets);
         self
     }
 
     /// Signs capsules with this installation key.
     pub fn with_capsule_key(mut self, key: ql_capsule::InstallationKey) -> Self {
-        self.capsule_key = Some(std::sync::Arc::new(key));
+        self.parts_mut().capsule_key = Some(std::sync::Arc::new(key));
         self
     }
 
@@ -157,7 +178,7 @@ impl Services {
         settings: llm::cache::CacheSettings,
         store: Option<std::sync::Arc<dyn llm::cache::AnswerCache>>,
     ) -> Self {
-        self.cache = match store {
+        self.parts_mut().cache = match store {
             Some(store) => llm::AnswerCacheHandle { settings, store },
             None => llm::AnswerCacheHandle::memory(settings),
         };
@@ -166,7 +187,7 @@ impl Services {
 
     /// The same services with these rate limits and budgets.
     pub fn with_quotas(mut self, quotas: llm::quota::Quotas) -> Self {
-        self.quotas = std::sync::Arc::new(quotas);
+        self.parts_mut().quotas = std::sync::Arc::new(quotas);
         self
     }
 

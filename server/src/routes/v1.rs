@@ -184,8 +184,12 @@ async fn stream(services: &Services, caller: &KeyPrincipal, request: &ChatReques
             }
         },
     );
-    // Frames that arrive together go out in one write (one syscall, one TCP segment).
-    let body = coalesce::Coalesce::new(Box::pin(body)).map(Ok::<_, std::convert::Infallible>);
+    // Frames that arrive together go out in one write (one syscall, one TCP segment). The
+    // first batch is awaited before answering, so the response head leaves with it.
+    let mut body = coalesce::Coalesce::new(Box::pin(body));
+    let first_batch = body.next().await;
+    let body =
+        futures::stream::iter(first_batch).chain(body).map(Ok::<_, std::convert::Infallible>);
     let mut response = Response::new(Body::from_stream(body));
     let headers = response.headers_mut();
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/event-stream"));

@@ -26,6 +26,8 @@ const MAX_FRAME_BYTES: usize = 16 * 1024 * 1024;
 pub struct Bedrock {
     name: String,
     base_url: String,
+    /// The `Host` header every request signs and sends, from `base_url`.
+    host: String,
     region: String,
     credentials: AwsCredentials,
     timeouts: Timeouts,
@@ -45,14 +47,15 @@ fn encode_model(model: &str) -> String {
     out
 }
 
-/// The `Host` header for `uri`: its host, and its port unless it is the scheme's default.
-fn host_header(uri: &hyper::Uri) -> Option<String> {
-    let host = uri.host().filter(|host| !host.is_empty())?;
+/// The `Host` header for `uri` (which `http::parse_url` checked names a host): its host, and
+/// its port unless it is the scheme's default.
+fn host_header(uri: &hyper::Uri) -> String {
+    let host = uri.host().unwrap_or_default();
     let default_port = if uri.scheme_str() == Some("https") { 443 } else { 80 };
-    Some(match uri.port_u16() {
+    match uri.port_u16() {
         Some(port) if port != default_port => format!("{host}:{port}"),
         _ => host.to_owned(),
-    })
+    }
 }
 
 impl Bedrock {
@@ -68,9 +71,13 @@ impl Bedrock {
             || format!("https://bedrock-runtime.{region}.amazonaws.com"),
             str::to_owned,
         );
+        let name = name.into();
+        let base_url = base_url.trim_end_matches('/').to_owned();
+        let host = host_header(&http::parse_url(&name, &base_url)?);
         Ok(Self {
-            name: name.into(),
-            base_url: base_url.trim_end_matches('/').to_owned(),
+            name,
+            base_url,
+            host,
             region: region.to_owned(),
             credentials,
             timeouts,
@@ -88,11 +95,11 @@ impl Bedrock {
     ) -> Result<http::Request, RouterError> {
         let url = format!("{}/model/{}/{action}", self.base_url, encode_model(model));
         let uri = http::parse_url(&self.name, &url)?;
-        let host = host_header(&uri).ok_or_else(|| {
-            RouterError::Config(format!("provider `{}`: bad base_url", self.name))
-        })?;
-        let headers =
-            [("content-type", "application/json"), ("accept", accept), ("host", host.as_str())];
+        let headers = [
+            ("content-type", "application/json"),
+            ("accept", accept),
+            ("host", self.host.as_str()),
+        ];
         let signable = sign::Signable { method: "POST", url: &url, headers: &headers, body: &body };
         let signature = sign::signature_headers(
             &self.credentials,

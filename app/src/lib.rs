@@ -15,6 +15,7 @@ pub mod ssr;
 
 use leptos::prelude::*;
 use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
+use leptos_router::SsrMode;
 use leptos_router::components::{ParentRoute, Route, Router, Routes};
 use leptos_router::{Lazy, path};
 
@@ -54,7 +55,7 @@ pub fn App() -> impl IntoView {
             <Routes fallback=pages::not_found::NotFoundPage>
                 <Route path=path!("/login") view=pages::login::LoginPage />
                 <ParentRoute path=path!("") view=components::app_shell::AppShell>
-                    <Route path=path!("") view=pages::dashboard::DashboardPage />
+                    <Route path=path!("") view=pages::dashboard::DashboardPage ssr=SsrMode::Async />
                     <Route path=path!("/new") view={Lazy::<pages::new_app::NewAppPage>::new()} />
                     <Route path=path!("/generations/:id") view={Lazy::<pages::generation::GenerationPage>::new()} />
                     <ParentRoute path=path!("/projects") view=pages::projects::ProjectsPage>

@@ -5,6 +5,7 @@
 # prints its latencies, throughput and the server's CPU time per page.
 #
 #   scripts/bench/dashboard.sh [SECONDS]
+#   QL_BENCH_PAGE=/usage scripts/bench/dashboard.sh   another page, for comparison
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 . "$root/scripts/env.sh"
@@ -38,7 +39,7 @@ curl -fs "${same_origin[@]}" -H "Cookie: $cookie" "$base/" | grep -q 'Library' \
 pid=$(pgrep -P "$server" -f quantumlayer)
 ticks() { awk '{ print $14 + $15 }' "/proc/$pid/stat"; }
 before=$(ticks)
-oha -z "${1:-10}s" -c 50 --no-tui --output-format json "${same_origin[@]}" -H "Cookie: $cookie" "$base/" > "$jar.json"
+oha -z "${1:-10}s" -c 50 --no-tui --output-format json "${same_origin[@]}" -H "Cookie: $cookie" "$base${QL_BENCH_PAGE:-/}" > "$jar.json"
 after=$(ticks)
 python3 - "$jar.json" "$((after - before))" "$(getconf CLK_TCK)" <<'PY'
 import json, sys

@@ -6,6 +6,8 @@
 #   scripts/bench/router.sh --scenario rate:1000 --scenario rate:1000:stream --duration 10
 #   BENCH_LITELLM=0 scripts/bench/router.sh …   without the LiteLLM column
 #   BENCH_WORKER_THREADS=2 scripts/bench/router.sh …   the gateway on two runtime threads
+#   BENCH_FLOOR=0 scripts/bench/router.sh …   without the `floor` column (server/examples/
+#                                             proxy_floor.rs: the same HTTP stack, forwarding only)
 #
 # The harness comes from BENCH_ROUTER_DIR (default: ../shared/bench/router beside the clone) and
 # is copied to ~/.cache/quantumlayer/bench/router, where its mock upstream is built and where
@@ -22,6 +24,13 @@ command -v oha >/dev/null || cargo install --locked oha
 
 (cd "$root" && cargo build --release -p server)
 binary="$CARGO_TARGET_DIR/release/quantumlayer"
+floor=()
+if [ "${BENCH_FLOOR:-1}" != 0 ]; then
+  (cd "$root" && cargo build --release -p server --example proxy_floor)
+  floor=(--gateway-name floor --gateway-url http://127.0.0.1:8091/v1/chat/completions
+    --gateway-cmd "exec '$CARGO_TARGET_DIR/release/examples/proxy_floor' --listen 127.0.0.1:8091 --upstream {mock_url}/v1"
+    --gateway-model bench-model)
+fi
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 mock_port=${MOCK_PORT:-18080}
@@ -62,4 +71,5 @@ python3 bench.py "${litellm[@]}" --mock-port "$mock_port" \
   --gateway-cmd "cd '$work' && exec '$binary' gateway --listen 127.0.0.1:8090" \
   --gateway-header "Authorization: Bearer $key" \
   --gateway-model bench-model \
+  "${floor[@]}" \
   "$@"

@@ -39,16 +39,30 @@ curl -fs "${same_origin[@]}" -H "Cookie: $cookie" "$base/" | grep -q 'Library' \
 pid=$(pgrep -P "$server" -f quantumlayer)
 ticks() { awk '{ print $14 + $15 }' "/proc/$pid/stat"; }
 before=$(ticks)
-oha -z "${1:-10}s" -c 50 --no-tui --output-format json "${same_origin[@]}" -H "Cookie: $cookie" "$base${QL_BENCH_PAGE:-/}" > "$jar.json"
+# oha runs under a wrapper that reports its CPU seconds too: it shares the two cores.
+oha_cpu=$(python3 -c '
+import resource, subprocess, sys
+with open(sys.argv[1], "w") as report:
+    subprocess.run(sys.argv[2:], stdout=report, check=True)
+usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+print(usage.ru_utime + usage.ru_stime)' \
+  "$jar.json" oha -z "${1:-10}s" -c 50 --no-tui --output-format json "${same_origin[@]}" -H "Cookie: $cookie" "$base${QL_BENCH_PAGE:-/}")
 after=$(ticks)
-python3 - "$jar.json" "$((after - before))" "$(getconf CLK_TCK)" <<'PY'
+python3 - "$jar.json" "$((after - before))" "$(getconf CLK_TCK)" "$oha_cpu" "$(nproc)" <<'PY'
 import json, sys
 report = json.load(open(sys.argv[1]))
 ticks, per_second = int(sys.argv[2]), int(sys.argv[3])
+oha_seconds, cores = float(sys.argv[4]), int(sys.argv[5])
 summary, latency = report["summary"], report["latencyPercentiles"]
 ok = sum(n for status, n in report["statusCodeDistribution"].items() if status == "200")
 total = sum(report["statusCodeDistribution"].values())
 print(f"requests {total} (200: {ok}), {summary['requestsPerSec']:.0f} req/s")
 print("latency ms: " + ", ".join(f"{p} {latency[p] * 1000:.2f}" for p in ("p50", "p90", "p99")))
-print(f"server CPU {ticks / per_second * 1000 / max(total, 1):.3f} ms per page")
+server_ms = ticks / per_second * 1000 / max(total, 1)
+oha_ms = oha_seconds * 1000 / max(total, 1)
+print(f"server CPU {server_ms:.3f} ms per page, oha CPU {oha_ms:.3f} ms per request")
+# With the cores saturated, Little's law gives the latency that 50 in flight must wait:
+# 50 requests share the cores, each needing the server's and oha's CPU time.
+print(f"CPU-bound latency at 50 in flight on {cores} cores: "
+      f"50 x ({server_ms:.3f} + {oha_ms:.3f}) / {cores} = {50 * (server_ms + oha_ms) / cores:.1f} ms")
 PY

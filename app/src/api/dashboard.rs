@@ -9,13 +9,17 @@ use crate::wire::{ProjectActivityView, UsageDayView};
 #[cfg(feature = "ssr")]
 const DESCRIPTION_CHARS: usize = 90;
 
-/// The organisation's projects, newest first, each with its newest generation.
+/// The most projects the dashboard lists; the projects page lists them all.
+pub const DASHBOARD_PROJECTS: u32 = 12;
+
+/// The organisation's most recently active projects, each with its newest generation.
 #[server]
 pub async fn projects_activity() -> Result<Vec<ProjectActivityView>, AppError> {
     use crate::ssr::{current_principal, format_time, services};
     crate::ssr::respond(async move {
         let principal = current_principal().await?;
-        let projects = services()?.projects_with_latest_generation(&principal).await?;
+        let projects =
+            services()?.projects_with_latest_generation(&principal, DASHBOARD_PROJECTS).await?;
         Ok(projects
             .into_iter()
             .map(|entry| {
@@ -23,10 +27,10 @@ pub async fn projects_activity() -> Result<Vec<ProjectActivityView>, AppError> {
                 ProjectActivityView {
                     id: entry.project.id.0,
                     name: entry.project.name,
-                    generation_id: latest.as_ref().map(|g| g.id.0.clone()),
-                    status: latest.as_ref().map(|g| g.status.clone()),
                     description: latest.as_ref().map(|g| shorten(&g.description)),
                     queued: latest.as_ref().map(|g| format_time(g.queued_at)),
+                    status: latest.as_ref().map(|g| g.status.clone()),
+                    generation_id: latest.map(|g| g.id.0),
                 }
             })
             .collect())

@@ -3,42 +3,22 @@
 
 use std::collections::HashMap;
 
-use ql_store::{DAY_MILLIS, DailyUsage, Generation, Project};
+use ql_store::{DAY_MILLIS, DailyUsage, ProjectActivity};
 
 use crate::{Principal, Result, Services};
 
 /// The most days a usage chart covers.
 pub const MAX_CHART_DAYS: u32 = 90;
 
-/// A project and its newest generation, if it has one.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ProjectActivity {
-    pub project: Project,
-    pub latest: Option<Generation>,
-}
-
 impl Services {
-    /// The organisation's projects, newest first, each with its newest generation.
+    /// The organisation's `limit` most recently active projects, each with its newest
+    /// generation in brief.
     pub async fn projects_with_latest_generation(
         &self,
         principal: &Principal,
+        limit: u32,
     ) -> Result<Vec<ProjectActivity>> {
-        let projects = self.store.projects.list(&principal.org_id).await?;
-        let mut latest: HashMap<_, _> = self
-            .store
-            .generations
-            .latest_per_project(&principal.org_id)
-            .await?
-            .into_iter()
-            .map(|generation| (generation.project_id.clone(), generation))
-            .collect();
-        Ok(projects
-            .into_iter()
-            .map(|project| {
-                let latest = latest.remove(&project.id);
-                ProjectActivity { project, latest }
-            })
-            .collect())
+        Ok(self.store.projects.list_with_latest_generation(&principal.org_id, limit.into()).await?)
     }
 
     /// The organisation's usage for each of the `days` UTC days up to and including the day
@@ -52,7 +32,7 @@ impl Services {
         let days = i64::from(days.clamp(1, MAX_CHART_DAYS));
         let today = now.div_euclid(DAY_MILLIS);
         let first = today - days + 1;
-        let recorded = self.store.usage.daily(&principal.org_id, first * DAY_MILLIS).await?;
+        let recorded = self.store.usage.daily(&principal.org_id, first).await?;
         Ok(fill_days(first, today, recorded))
     }
 }
@@ -117,7 +97,7 @@ mod tests {
         assert_eq!(services.usage_by_day(&owner, 10_000, today).await.expect("days").len(), 90);
 
         let project = services.create_project(&owner, "Shop", "").await.expect("project");
-        let listed = services.projects_with_latest_generation(&owner).await.expect("projects");
+        let listed = services.projects_with_latest_generation(&owner, 10).await.expect("projects");
         let shop = listed.iter().find(|p| p.project.id == project.id).expect("listed");
         assert_eq!(shop.latest, None);
     }

@@ -25,7 +25,7 @@ use ql_store::Store;
 
 pub use api_keys::{IssuedKey, KeyPrincipal, hash_key};
 pub use capsules::{CapsuleInput, CapsuleSummary, stacks};
-pub use dashboard::{MAX_CHART_DAYS, ProjectActivity};
+pub use dashboard::MAX_CHART_DAYS;
 pub use error::ServiceError;
 pub use files::{DiffRow, Download, MAX_DIFF_ROWS, WorkspaceFile, side_by_side};
 pub use generations::{GenerationInput, GenerationView, SpecPreview};
@@ -38,7 +38,7 @@ pub use providers::{PROVIDER_KINDS, ProviderInput, ProviderSummary, secret_conte
 pub use ql_orchestrator::events::kind as event_kinds;
 pub use ql_orchestrator::{EventHub, Orchestrator, Settings as OrchestratorSettings};
 pub use ql_store::Decision;
-pub use ql_store::{ApiKey, ApiKeyId, AuditEntry, Project, RouteConfigId};
+pub use ql_store::{ApiKey, ApiKeyId, AuditEntry, Project, ProjectActivity, RouteConfigId};
 pub use ql_store::{FileVersion, FileVersionSummary, Generation, GenerationEvent, GenerationStep};
 pub use refine::{Change, MAX_INSTRUCTION_BYTES, RefinedFile, Refinement};
 pub use routes::{

@@ -118,7 +118,7 @@ contract_tests!(
     generations_are_cancelled_once_and_finish_only_while_running,
     file_versions_are_numbered_guarded_and_kept_per_organisation,
     refinements_link_their_parent_and_keep_decisions_per_organisation,
-    each_projects_latest_generation_is_found_within_its_organisation,
+    projects_come_with_their_newest_generation_within_their_organisation,
 );
 
 #[tokio::test]
@@ -421,12 +421,22 @@ async fn usage_is_recorded_in_batches_and_summed_per_organisation(store: &Store)
         record(&other.org, 100, 100, 100, 21 * day),
     ];
     store.usage.record_batch(&days).await.expect("days");
-    let daily = store.usage.daily(&actor.org, 20 * day).await.expect("daily");
-    let totals: Vec<(i64, i64, i64, i64, i64)> = daily
-        .iter()
-        .map(|d| (d.day, d.calls, d.prompt_tokens, d.completion_tokens, d.cost_micros))
-        .collect();
-    assert_eq!(totals, [(20, 2, 7, 3, 70), (22, 1, 5, 5, 50)]);
+    let totals = |daily: Vec<crate::DailyUsage>| -> Vec<(i64, i64, i64, i64, i64)> {
+        daily
+            .iter()
+            .map(|d| (d.day, d.calls, d.prompt_tokens, d.completion_tokens, d.cost_micros))
+            .collect()
+    };
+    let daily = store.usage.daily(&actor.org, 20).await.expect("daily");
+    assert_eq!(totals(daily), [(20, 2, 7, 3, 70), (22, 1, 5, 5, 50)]);
+    // A later batch adds to the days already kept, and starts new ones.
+    let later = [record(&actor.org, 1, 1, 1, 22 * day + 7), record(&actor.org, 2, 2, 2, 23 * day)];
+    store.usage.record_batch(&later).await.expect("later");
+    let daily = store.usage.daily(&actor.org, 21).await.expect("daily");
+    assert_eq!(totals(daily), [(22, 2, 6, 6, 51), (23, 1, 2, 2, 2)]);
+    // The days of the first batches, from the same records.
+    let early = store.usage.daily(&other.org, 0).await.expect("daily");
+    assert_eq!(totals(early), [(0, 1_202, 2_200, 999, 999), (21, 1, 100, 100, 100)]);
 }
 
 async fn providers_are_kept_per_organisation_with_sealed_secrets_and_audited(store: &Store) {
@@ -1091,7 +1101,7 @@ async fn refinements_link_their_parent_and_keep_decisions_per_organisation(store
     assert!(versions.decisions(&intruder.org, &child.id).await.expect("decisions").is_empty());
 }
 
-async fn each_projects_latest_generation_is_found_within_its_organisation(store: &Store) {
+async fn projects_come_with_their_newest_generation_within_their_organisation(store: &Store) {
     let actor = local_actor(store).await;
     let intruder = other_actor(store).await;
     let new = |description: &str| NewGeneration {
@@ -1105,6 +1115,8 @@ async fn each_projects_latest_generation_is_found_within_its_organisation(store:
     let second = store.projects.create(&actor, new_project("Second")).await.expect("project");
     store.projects.create(&actor, new_project("Empty")).await.expect("project");
     let theirs = store.projects.create(&intruder, new_project("Theirs")).await.expect("project");
+    // Creations and generations in distinct milliseconds, so that the order is the activity's.
+    tokio::time::sleep(std::time::Duration::from_millis(2)).await;
     let mut newest = None;
     for description in ["one", "two", "three"] {
         newest = Some(
@@ -1113,11 +1125,19 @@ async fn each_projects_latest_generation_is_found_within_its_organisation(store:
     }
     let only = store.generations.create(&actor, &second.id, new("only")).await.expect("create");
     store.generations.create(&intruder, &theirs.id, new("theirs")).await.expect("create");
-    let latest = store.generations.latest_per_project(&actor.org).await.expect("latest");
-    let mut found: Vec<(ProjectId, GenerationId)> =
-        latest.into_iter().map(|g| (g.project_id, g.id)).collect();
-    found.sort();
-    let mut expected = vec![(first.id, newest.expect("made").id), (second.id, only.id)];
-    expected.sort();
-    assert_eq!(found, expected);
+    let listed = store.projects.list_with_latest_generation(&actor.org, 50).await.expect("list");
+    let found: Vec<(&str, Option<&GenerationId>)> = listed
+        .iter()
+        .map(|entry| (entry.project.name.as_str(), entry.latest.as_ref().map(|g| &g.id)))
+        .collect();
+    // The newest activity first: a generation counts as activity, and so does a creation.
+    let newest = newest.expect("made");
+    assert_eq!(found, [("Second", Some(&only.id)), ("First", Some(&newest.id)), ("Empty", None)],);
+    let brief = listed[1].latest.as_ref().expect("brief");
+    assert_eq!(
+        (brief.status.as_str(), brief.description.as_str(), brief.queued_at),
+        ("queued", "three", newest.queued_at),
+    );
+    let first_only = store.projects.list_with_latest_generation(&actor.org, 1).await.expect("list");
+    assert_eq!(first_only.len(), 1);
 }

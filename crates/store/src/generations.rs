@@ -48,9 +48,6 @@ pub trait GenerationStore: Send + Sync {
     /// The organisation's generations, newest first, at most `limit` (capped at 200).
     async fn list(&self, org: &OrgId, limit: i64) -> Result<Vec<Generation>>;
 
-    /// The newest generation of each of the organisation's projects that has one.
-    async fn latest_per_project(&self, org: &OrgId) -> Result<Vec<Generation>>;
-
     /// The scheduler's call, across organisations by design: the oldest queued generation
     /// whose organisation runs fewer than `per_org_limit` becomes `running`, or `None`.
     async fn admit_next(&self, per_org_limit: i64) -> Result<Option<Generation>>;

@@ -42,12 +42,12 @@ pub use file_versions::{
 pub use generations::{GenerationStore, MAX_EVENTS_PER_READ};
 pub use model::now_millis;
 pub use model::{
-    Actor, ApiKey, ApiKeyId, AuditEntry, CapsuleId, DailyUsage, Generation, GenerationEvent,
-    GenerationId, GenerationOutcome, GenerationStep, Membership, NewApiKey, NewAuditEntry,
-    NewCapsule, NewGeneration, NewProject, NewStep, NewStoredProvider, NewStoredRoute, NewUsage,
-    OrgId, Organization, Project, ProjectId, ProjectUpdate, ProviderConfigId, RouteConfigId,
-    SessionRecord, StepStart, StoredCapsule, StoredProvider, StoredRoute, UsageSummary, User,
-    UserId,
+    Actor, ApiKey, ApiKeyId, AuditEntry, CapsuleId, DailyUsage, Generation, GenerationBrief,
+    GenerationEvent, GenerationId, GenerationOutcome, GenerationStep, Membership, NewApiKey,
+    NewAuditEntry, NewCapsule, NewGeneration, NewProject, NewStep, NewStoredProvider,
+    NewStoredRoute, NewUsage, OrgId, Organization, Project, ProjectActivity, ProjectId,
+    ProjectUpdate, ProviderConfigId, RouteConfigId, SessionRecord, StepStart, StoredCapsule,
+    StoredProvider, StoredRoute, UsageSummary, User, UserId,
 };
 pub use projects::ProjectStore;
 pub use providers::ProviderConfigStore;

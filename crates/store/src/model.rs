@@ -259,6 +259,49 @@ pub struct NewCapsule {
     pub archive: Vec<u8>,
 }
 
+/// A project with its newest generation in brief, as the dashboard lists them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProjectActivity {
+    pub project: Project,
+    pub latest: Option<GenerationBrief>,
+}
+
+/// A generation in brief: what a list shows, without its spec, report or error text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GenerationBrief {
+    pub id: GenerationId,
+    pub status: String,
+    pub description: String,
+    pub queued_at: i64,
+}
+
+/// The row behind [`ProjectActivity`]: a project and its newest generation's columns, null
+/// for a project without one.
+#[derive(Debug, sqlx::FromRow)]
+pub(crate) struct ProjectActivityRow {
+    #[sqlx(flatten)]
+    pub project: Project,
+    pub latest_id: Option<GenerationId>,
+    pub latest_status: Option<String>,
+    pub latest_description: Option<String>,
+    pub latest_queued_at: Option<i64>,
+}
+
+impl From<ProjectActivityRow> for ProjectActivity {
+    fn from(row: ProjectActivityRow) -> Self {
+        let latest = match (row.latest_id, row.latest_status, row.latest_queued_at) {
+            (Some(id), Some(status), Some(queued_at)) => Some(GenerationBrief {
+                id,
+                status,
+                description: row.latest_description.unwrap_or_default(),
+                queued_at,
+            }),
+            _ => None,
+        };
+        Self { project: row.project, latest }
+    }
+}
+
 /// A generation as stored: what was asked, and where it stands.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct Generation {

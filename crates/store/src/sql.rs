@@ -5,6 +5,29 @@
 //! `i64` milliseconds, booleans). [`impl_sql_store!`] implements every aggregate trait for an
 //! adapter type that has a `pool` field, once per backend, from this single text.
 
+/// A batch's totals per organisation and UTC day, in key order.
+pub(crate) fn daily_totals(
+    records: &[crate::NewUsage],
+) -> std::collections::BTreeMap<(crate::OrgId, i64), crate::DailyUsage> {
+    let mut days = std::collections::BTreeMap::new();
+    for record in records {
+        let day = record.created_at.div_euclid(crate::DAY_MILLIS);
+        let totals =
+            days.entry((record.organization_id.clone(), day)).or_insert(crate::DailyUsage {
+                day,
+                calls: 0,
+                prompt_tokens: 0,
+                completion_tokens: 0,
+                cost_micros: 0,
+            });
+        totals.calls += 1;
+        totals.prompt_tokens += record.prompt_tokens;
+        totals.completion_tokens += record.completion_tokens;
+        totals.cost_micros += record.cost_micros;
+    }
+    days
+}
+
 /// Columns of `projects`, in the order `Project` reads them (a macro, so `concat!` can use it).
 macro_rules! project_columns {
     () => {
@@ -170,7 +193,7 @@ AUDIT_INSERT, AUDIT_LIST, MEMBERSHIP, MEMBERSHIPS_OF_USER, MembershipRow,
         use $crate::model::now_millis;
         use $crate::{
             AccountStore, Actor, ApiKey, ApiKeyId, ApiKeyStore, AuditEntry, AuditStore, HealthCheck, Membership, NewApiKey, NewAuditEntry, NewStoredProvider, NewUsage, Organization, ProviderConfigId, ProviderConfigStore, StoredProvider, NewStoredRoute, RouteConfigId, RouteConfigStore, StoredRoute, CapsuleId, CapsuleStore, NewCapsule, StoredCapsule, Generation, GenerationEvent, GenerationId, GenerationOutcome, GenerationStep, GenerationStore, NewGeneration, NewStep, StepStart, MAX_EVENTS_PER_READ,
-            NewProject, OrgId, Project, ProjectId, ProjectStore, ProjectUpdate, Result,
+            NewProject, OrgId, Project, ProjectActivity, ProjectId, ProjectStore, ProjectUpdate, Result,
             SessionRecord, SessionRecordStore, StoreError, UsageStore, UsageSummary, User, UserId,
         };
 
@@ -397,6 +420,25 @@ AUDIT_INSERT, AUDIT_LIST, MEMBERSHIP, MEMBERSHIPS_OF_USER, MembershipRow,
                     .fetch_all(&self.pool)
                     .await
                     .map_err(StoreError::Database)
+            }
+
+            async fn list_with_latest_generation(&self, org: &OrgId, limit: i64) -> Result<Vec<ProjectActivity>> {
+                // Ids are UUIDv7, so the greatest id of a project is its newest generation.
+                const SQL: &str = "SELECT p.id, p.organization_id, p.name, p.description, p.created_by, \
+                     p.created_at, p.updated_at, g.id AS latest_id, g.status AS latest_status, \
+                     g.description AS latest_description, g.queued_at AS latest_queued_at \
+                     FROM projects p LEFT JOIN generations g ON g.organization_id = p.organization_id \
+                     AND g.id = (SELECT MAX(l.id) FROM generations l \
+                                 WHERE l.organization_id = p.organization_id AND l.project_id = p.id) \
+                     WHERE p.organization_id = $1 \
+                     ORDER BY COALESCE(g.queued_at, p.created_at) DESC, p.id DESC LIMIT $2";
+                let rows = sqlx::query_as::<_, $crate::model::ProjectActivityRow>(SQL)
+                    .bind(org)
+                    .bind(limit.clamp(1, 200))
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(StoreError::Database)?;
+                Ok(rows.into_iter().map(ProjectActivity::from).collect())
             }
 
             async fn get(&self, org: &OrgId, id: &ProjectId) -> Result<Project> {
@@ -779,19 +821,6 @@ AUDIT_INSERT, AUDIT_LIST, MEMBERSHIP, MEMBERSHIPS_OF_USER, MembershipRow,
                 sqlx::query_as::<_, Generation>(SQL)
                     .bind(org)
                     .bind(limit.clamp(1, 200))
-                    .fetch_all(&self.pool)
-                    .await
-                    .map_err(StoreError::Database)
-            }
-
-            async fn latest_per_project(&self, org: &OrgId) -> Result<Vec<Generation>> {
-                // Ids are UUIDv7, so the greatest id of a project is its newest generation.
-                const SQL: &str = concat!("SELECT ", $crate::sql::generation_columns!(),
-                    " FROM generations g WHERE organization_id = $1 AND id = \
-                     (SELECT MAX(l.id) FROM generations l WHERE l.organization_id = $1 AND l.project_id = g.project_id) \
-                     ORDER BY queued_at DESC LIMIT 1000");
-                sqlx::query_as::<_, Generation>(SQL)
-                    .bind(org)
                     .fetch_all(&self.pool)
                     .await
                     .map_err(StoreError::Database)
@@ -1238,6 +1267,35 @@ AUDIT_INSERT, AUDIT_LIST, MEMBERSHIP, MEMBERSHIPS_OF_USER, MembershipRow,
                         .await
                         .map_err(|e| StoreError::from_sqlx(e, "usage record"))?;
                 }
+                // The days' totals in the same transaction, in key order so that two batches
+                // that touch the same days take their row locks in the same order.
+                let days = $crate::sql::daily_totals(records);
+                let days: Vec<_> = days.into_iter().collect();
+                for chunk in days.chunks(500) {
+                    let mut upsert = sqlx::QueryBuilder::<$db>::new(
+                        "INSERT INTO usage_daily (organization_id, day, calls, prompt_tokens, completion_tokens, cost_micros) ",
+                    );
+                    upsert.push_values(chunk, |mut row, ((org, day), totals)| {
+                        row.push_bind(org.clone())
+                            .push_bind(*day)
+                            .push_bind(totals.calls)
+                            .push_bind(totals.prompt_tokens)
+                            .push_bind(totals.completion_tokens)
+                            .push_bind(totals.cost_micros);
+                    });
+                    upsert.push(
+                        " ON CONFLICT (organization_id, day) DO UPDATE SET \
+                         calls = usage_daily.calls + excluded.calls, \
+                         prompt_tokens = usage_daily.prompt_tokens + excluded.prompt_tokens, \
+                         completion_tokens = usage_daily.completion_tokens + excluded.completion_tokens, \
+                         cost_micros = usage_daily.cost_micros + excluded.cost_micros",
+                    );
+                    upsert
+                        .build()
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(|e| StoreError::from_sqlx(e, "daily usage"))?;
+                }
                 tx.commit().await.map_err(commit_error)
             }
 
@@ -1255,18 +1313,13 @@ AUDIT_INSERT, AUDIT_LIST, MEMBERSHIP, MEMBERSHIPS_OF_USER, MembershipRow,
                 .map_err(StoreError::Database)
             }
 
-            async fn daily(&self, org: &OrgId, since: i64) -> Result<Vec<$crate::DailyUsage>> {
-                // Integer division in both databases: the day of each record.
+            async fn daily(&self, org: &OrgId, first_day: i64) -> Result<Vec<$crate::DailyUsage>> {
                 sqlx::query_as::<_, $crate::DailyUsage>(
-                    "SELECT CAST(created_at / 86400000 AS BIGINT) AS day, COUNT(*) AS calls, \
-                     CAST(COALESCE(SUM(prompt_tokens), 0) AS BIGINT) AS prompt_tokens, \
-                     CAST(COALESCE(SUM(completion_tokens), 0) AS BIGINT) AS completion_tokens, \
-                     CAST(COALESCE(SUM(cost_micros), 0) AS BIGINT) AS cost_micros \
-                     FROM usage_records WHERE organization_id = $1 AND created_at >= $2 \
-                     GROUP BY created_at / 86400000 ORDER BY day LIMIT 400",
+                    "SELECT day, calls, prompt_tokens, completion_tokens, cost_micros FROM usage_daily \
+                     WHERE organization_id = $1 AND day >= $2 ORDER BY day LIMIT 400",
                 )
                 .bind(org)
-                .bind(since)
+                .bind(first_day)
                 .fetch_all(&self.pool)
                 .await
                 .map_err(StoreError::Database)

@@ -1,5 +1,6 @@
 //! Usage records of model calls: written in batches by the gateway's accounting task, read
-//! per organisation for the Usage page and for spend budgets.
+//! per organisation for the Usage page and for spend budgets, with totals per day kept as
+//! they are written.
 
 use async_trait::async_trait;
 
@@ -16,7 +17,8 @@ pub trait UsageStore: Send + Sync {
     /// Totals of the organisation's calls at or after `since` (Unix milliseconds).
     async fn summary(&self, org: &OrgId, since: i64) -> Result<UsageSummary>;
 
-    /// The organisation's totals per UTC day at or after `since`, oldest first; days without
-    /// calls are left out.
-    async fn daily(&self, org: &OrgId, since: i64) -> Result<Vec<DailyUsage>>;
+    /// The organisation's totals per UTC day from day `first_day` (days since the epoch) on,
+    /// oldest first; days without calls are left out. Kept per day as batches are recorded,
+    /// so this reads one row a day however many calls there were.
+    async fn daily(&self, org: &OrgId, first_day: i64) -> Result<Vec<DailyUsage>>;
 }

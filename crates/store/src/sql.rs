@@ -1269,8 +1269,7 @@ AUDIT_INSERT, AUDIT_LIST, MEMBERSHIP, MEMBERSHIPS_OF_USER, MembershipRow,
                 }
                 // The days' totals in the same transaction, in key order so that two batches
                 // that touch the same days take their row locks in the same order.
-                let days = $crate::sql::daily_totals(records);
-                let days: Vec<_> = days.into_iter().collect();
+                let days: Vec<_> = $crate::sql::daily_totals(records).into_iter().collect();
                 for chunk in days.chunks(500) {
                     let mut upsert = sqlx::QueryBuilder::<$db>::new(
                         "INSERT INTO usage_daily (organization_id, day, calls, prompt_tokens, completion_tokens, cost_micros) ",
